@@ -1,0 +1,1 @@
+"""Scenario files, installed as package data."""

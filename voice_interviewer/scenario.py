@@ -1,0 +1,383 @@
+"""The scenario file format (schema version 1), validated on load.
+
+A scenario is YAML; docs/SCENARIOS.md documents every field. Loading checks
+the whole file and raises :class:`ScenarioError` naming the file, the field
+(as a dotted path such as ``facts[2].after``) and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voice_interviewer.errors import UserError
+from voice_interviewer.labels import MITIGATION_KINDS, POSTMORTEM_ELEMENTS
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DEFAULT_SCENARIO_ID = "core-api-500s"
+DEFAULT_MITIGATION_MARK_S = 120.0
+
+STYLES = ("incident", "investigation")
+OUTCOMES = ("resolves", "partial", "fails", "worsens")
+PHASES = ("triage", "mitigate", "diagnose", "postmortem", "end")
+TRIGGER_TYPES = {
+    # type: {field: python type}, all required
+    "mitigation": {},  # optional: kind, mitigation
+    "no_mitigation": {"after_s": (int, float)},
+    "diagnostic_streak": {"count": int},
+    "topic": {"topic": str},
+    "monologue": {"over_s": (int, float)},
+    "after_complication": {"complication": str},
+    "phase": {"phase": str},
+}
+
+
+class ScenarioError(UserError):
+    """An invalid scenario file. Exit code 2, as for any invalid input file."""
+
+    def __init__(self, source: str, field_path: str, problem: str):
+        super().__init__(f"{source}: {field_path}: {problem}", exit_code=2)
+        self.source = source
+        self.field_path = field_path
+        self.problem = problem
+
+
+@dataclass
+class Fact:
+    id: str
+    topics: list[str]  # phrases that, spoken by the candidate, reveal it
+    answer: str  # what the interviewer says; numbers come only from here
+    after: str | None = None  # an event reference that must happen first
+
+
+@dataclass
+class Mitigation:
+    id: str
+    kind: str  # one of labels.MITIGATION_KINDS
+    targets: list[str]  # words that name what it acts on ("auth", "v2.3.1")
+    outcome: str  # resolves | partial | fails | worsens
+    response: str  # what the interviewer says when it is applied
+    risks: str = ""
+
+
+@dataclass
+class Trigger:
+    type: str
+    kind: str | None = None
+    mitigation: str | None = None
+    after_s: float | None = None
+    count: int | None = None
+    topic: str | None = None
+    over_s: float | None = None
+    complication: str | None = None
+    phase: str | None = None
+
+
+@dataclass
+class Complication:
+    id: str
+    priority: int  # higher fires first when several are due
+    trigger: Trigger
+    line: str
+    interrupt: bool = False  # may cut the candidate off mid-turn
+
+
+@dataclass
+class Postmortem:
+    prompt: str
+    elements: dict[str, list[str]]  # element -> phrases that show it
+
+
+@dataclass
+class Scenario:
+    id: str
+    title: str
+    severity: str
+    briefing: list[str]
+    root_cause: str  # hidden: never spoken unless earned
+    facts: list[Fact]
+    mitigations: list[Mitigation]
+    complications: list[Complication]
+    postmortem: Postmortem
+    style: str = "incident"
+    mitigation_mark_s: float = DEFAULT_MITIGATION_MARK_S
+    vocabulary: list[str] = field(default_factory=list)
+    topics: dict[str, list[str]] = field(default_factory=dict)
+    pushback: list[str] = field(default_factory=list)
+    closing: str = "Thanks, let's stop there."
+    source: str = ""
+
+    @property
+    def briefing_text(self) -> str:
+        return " ".join(self.briefing)
+
+    def fact(self, fact_id: str) -> Fact:
+        return next(f for f in self.facts if f.id == fact_id)
+
+    def complication(self, complication_id: str) -> Complication:
+        return next(c for c in self.complications if c.id == complication_id)
+
+    def event_refs(self) -> set[str]:
+        """Every event a fact's ``after`` may name."""
+        refs = {f"complication:{c.id}" for c in self.complications}
+        refs |= {f"mitigation:{m.id}" for m in self.mitigations}
+        refs |= {f"mitigation_kind:{k}" for k in MITIGATION_KINDS}
+        refs |= {f"phase:{p}" for p in PHASES}
+        return refs
+
+    def stt_prompt(self) -> str:
+        """A short initial prompt for Whisper carrying the scenario's terms."""
+        return "Incident call. " + ", ".join(self.vocabulary) + "."
+
+
+# ---------------------------------------------------------------- loading
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("voice_interviewer.scenarios")))
+
+
+def builtin_ids() -> list[str]:
+    return sorted(p.stem for p in builtin_dir().glob("*.yaml"))
+
+
+def load_scenario(id_or_path: str | Path | None = None) -> Scenario:
+    """Load a built-in scenario by id, or a user's scenario file by path."""
+    id_or_path = id_or_path or DEFAULT_SCENARIO_ID
+    path = Path(id_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        candidate = builtin_dir() / f"{id_or_path}.yaml"
+        if not candidate.is_file():
+            known = ", ".join(builtin_ids())
+            raise UserError(f"unknown scenario {str(id_or_path)!r} (known: {known}; or give a path to a .yaml file)")
+        path = candidate
+    if not path.is_file():
+        raise UserError(f"{path}: scenario file not found")
+    return parse_scenario(path.read_text(encoding="utf-8", errors="replace"), source=str(path))
+
+
+def load_all() -> list[Scenario]:
+    return [load_scenario(i) for i in builtin_ids()]
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ScenarioError(source, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    scenario = _Validator(source).scenario(raw)
+    logger.debug("loaded scenario %s from %s", scenario.id, source)
+    return scenario
+
+
+class _Validator:
+    """Turns parsed YAML into a Scenario, or raises naming the field."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, problem: str) -> None:
+        raise ScenarioError(self.source, path, problem)
+
+    def mapping(self, value: Any, path: str) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path, f"must be a mapping, got {_type_name(value)}")
+        return value
+
+    def get(self, obj: dict, key: str, path: str, types, required=True, default=None):
+        where = f"{path}.{key}" if path else key
+        if key not in obj or obj[key] is None:
+            if required:
+                self.fail(where, "is required")
+            return default
+        value = obj[key]
+        if isinstance(value, bool) and bool not in _as_tuple(types):
+            self.fail(where, f"must be {_type_label(types)}, got a boolean")
+        if not isinstance(value, types):
+            self.fail(where, f"must be {_type_label(types)}, got {_type_name(value)}")
+        if isinstance(value, str) and not value.strip():
+            self.fail(where, "must not be empty")
+        return value
+
+    def strings(self, obj: dict, key: str, path: str, required=True) -> list[str]:
+        where = f"{path}.{key}" if path else key
+        value = self.get(obj, key, path, (list, str), required=required, default=[])
+        if isinstance(value, str):
+            value = [value]
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                self.fail(f"{where}[{i}]", "must be a non-empty string")
+        if required and not value:
+            self.fail(where, "must list at least one entry")
+        return list(value)
+
+    def unknown_keys(self, obj: dict, allowed: set[str], path: str) -> None:
+        for key in obj:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else str(key)
+                self.fail(where, f"unknown field (expected one of: {', '.join(sorted(allowed))})")
+
+    def scenario(self, raw: Any) -> Scenario:
+        raw = self.mapping(raw, "(top level)")
+        allowed = {
+            "schema_version", "id", "title", "severity", "style", "mitigation_mark_s", "briefing",
+            "root_cause", "vocabulary", "topics", "facts", "mitigations", "complications",
+            "pushback", "postmortem", "closing",
+        }
+        self.unknown_keys(raw, allowed, "")
+        version = self.get(raw, "schema_version", "", int)
+        if version != SCHEMA_VERSION:
+            self.fail("schema_version", f"is {version}; this version of voice-interviewer reads {SCHEMA_VERSION}")
+        style = self.get(raw, "style", "", str, required=False, default="incident")
+        if style not in STYLES:
+            self.fail("style", f"must be one of {', '.join(STYLES)}, got {style!r}")
+        topics = self.topics(raw)
+        facts = [self.fact(f, f"facts[{i}]") for i, f in enumerate(self.get(raw, "facts", "", list))]
+        mitigations = [self.mitigation(m, f"mitigations[{i}]") for i, m in enumerate(self.get(raw, "mitigations", "", list))]
+        complications = [
+            self.complication(c, f"complications[{i}]", topics)
+            for i, c in enumerate(self.get(raw, "complications", "", list))
+        ]
+        scenario = Scenario(
+            id=self.get(raw, "id", "", str),
+            title=self.get(raw, "title", "", str),
+            severity=self.get(raw, "severity", "", str),
+            style=style,
+            mitigation_mark_s=float(self.get(raw, "mitigation_mark_s", "", (int, float), required=False, default=DEFAULT_MITIGATION_MARK_S)),
+            briefing=self.strings(raw, "briefing", ""),
+            root_cause=self.get(raw, "root_cause", "", str),
+            vocabulary=self.strings(raw, "vocabulary", "", required=False),
+            topics=topics,
+            facts=facts,
+            mitigations=mitigations,
+            complications=complications,
+            pushback=self.strings(raw, "pushback", "", required=False),
+            postmortem=self.postmortem(self.get(raw, "postmortem", "", dict)),
+            closing=self.get(raw, "closing", "", str, required=False, default="Thanks, let's stop there."),
+            source=self.source,
+        )
+        self.cross_check(scenario)
+        return scenario
+
+    def topics(self, raw: dict) -> dict[str, list[str]]:
+        value = self.get(raw, "topics", "", dict, required=False, default={})
+        return {str(name): self.strings(value, name, "topics") for name in value}
+
+    def fact(self, raw: Any, path: str) -> Fact:
+        raw = self.mapping(raw, path)
+        self.unknown_keys(raw, {"id", "topics", "answer", "after"}, path)
+        return Fact(
+            id=self.get(raw, "id", path, str),
+            topics=self.strings(raw, "topics", path),
+            answer=self.get(raw, "answer", path, str),
+            after=self.get(raw, "after", path, str, required=False),
+        )
+
+    def mitigation(self, raw: Any, path: str) -> Mitigation:
+        raw = self.mapping(raw, path)
+        self.unknown_keys(raw, {"id", "kind", "targets", "outcome", "response", "risks"}, path)
+        kind = self.get(raw, "kind", path, str)
+        if kind not in MITIGATION_KINDS:
+            self.fail(f"{path}.kind", f"unknown mitigation kind {kind!r} (expected one of: {', '.join(MITIGATION_KINDS)})")
+        outcome = self.get(raw, "outcome", path, str)
+        if outcome not in OUTCOMES:
+            self.fail(f"{path}.outcome", f"must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        return Mitigation(
+            id=self.get(raw, "id", path, str),
+            kind=kind,
+            targets=self.strings(raw, "targets", path, required=False),
+            outcome=outcome,
+            response=self.get(raw, "response", path, str),
+            risks=self.get(raw, "risks", path, str, required=False, default=""),
+        )
+
+    def complication(self, raw: Any, path: str, topics: dict[str, list[str]]) -> Complication:
+        raw = self.mapping(raw, path)
+        self.unknown_keys(raw, {"id", "priority", "trigger", "line", "interrupt"}, path)
+        return Complication(
+            id=self.get(raw, "id", path, str),
+            priority=self.get(raw, "priority", path, int, required=False, default=1),
+            trigger=self.trigger(self.get(raw, "trigger", path, dict), f"{path}.trigger", topics),
+            line=self.get(raw, "line", path, str),
+            interrupt=self.get(raw, "interrupt", path, bool, required=False, default=False),
+        )
+
+    def trigger(self, raw: dict, path: str, topics: dict[str, list[str]]) -> Trigger:
+        ttype = self.get(raw, "type", path, str)
+        if ttype not in TRIGGER_TYPES:
+            self.fail(f"{path}.type", f"unknown trigger {ttype!r} (expected one of: {', '.join(TRIGGER_TYPES)})")
+        fields = {"type", *TRIGGER_TYPES[ttype]}
+        if ttype == "mitigation":
+            fields |= {"kind", "mitigation"}
+        self.unknown_keys(raw, fields, path)
+        values = {name: self.get(raw, name, path, types) for name, types in TRIGGER_TYPES[ttype].items()}
+        trigger = Trigger(type=ttype, **values)
+        if ttype == "mitigation":
+            trigger.kind = self.get(raw, "kind", path, str, required=False)
+            trigger.mitigation = self.get(raw, "mitigation", path, str, required=False)
+            if trigger.kind is not None and trigger.kind not in MITIGATION_KINDS:
+                self.fail(f"{path}.kind", f"unknown mitigation kind {trigger.kind!r}")
+        if ttype == "topic" and trigger.topic not in topics:
+            self.fail(f"{path}.topic", f"names topic {trigger.topic!r}, which the scenario's topics do not define")
+        if ttype == "phase" and trigger.phase not in PHASES:
+            self.fail(f"{path}.phase", f"must be one of {', '.join(PHASES)}, got {trigger.phase!r}")
+        for name in ("after_s", "over_s", "count"):
+            value = getattr(trigger, name)
+            if value is not None and value <= 0:
+                self.fail(f"{path}.{name}", "must be positive")
+        return trigger
+
+    def postmortem(self, raw: dict) -> Postmortem:
+        self.unknown_keys(raw, {"prompt", "elements"}, "postmortem")
+        elements = self.get(raw, "elements", "postmortem", dict)
+        for name in elements:
+            if name not in POSTMORTEM_ELEMENTS:
+                self.fail(f"postmortem.elements.{name}", f"unknown element (expected one of: {', '.join(POSTMORTEM_ELEMENTS)})")
+        return Postmortem(
+            prompt=self.get(raw, "prompt", "postmortem", str),
+            elements={name: self.strings(elements, name, "postmortem.elements") for name in elements},
+        )
+
+    def cross_check(self, s: Scenario) -> None:
+        for group, items in (("facts", s.facts), ("mitigations", s.mitigations), ("complications", s.complications)):
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    self.fail(f"{group}[{i}].id", f"duplicate id {item.id!r}")
+                seen.add(item.id)
+        refs = s.event_refs()
+        for i, fact in enumerate(s.facts):
+            if fact.after is not None and fact.after not in refs:
+                self.fail(f"facts[{i}].after", f"refers to event {fact.after!r}, which does not exist in this scenario")
+        mitigation_ids = {m.id for m in s.mitigations}
+        complication_ids = {c.id for c in s.complications}
+        for i, c in enumerate(s.complications):
+            t = c.trigger
+            if t.mitigation is not None and t.mitigation not in mitigation_ids:
+                self.fail(f"complications[{i}].trigger.mitigation", f"names mitigation {t.mitigation!r}, which does not exist")
+            if t.complication is not None and t.complication not in complication_ids:
+                self.fail(f"complications[{i}].trigger.complication", f"names complication {t.complication!r}, which does not exist")
+            if t.complication == c.id:
+                self.fail(f"complications[{i}].trigger.complication", "a complication cannot follow itself")
+
+
+def _as_tuple(types) -> tuple:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _type_label(types) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping", bool: "true or false"}
+    return " or ".join(names.get(t, t.__name__) for t in _as_tuple(types))
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number", bool: "a boolean", type(None): "nothing"}.get(type(value), type(value).__name__)
