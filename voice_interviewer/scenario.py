@@ -23,20 +23,38 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 DEFAULT_SCENARIO_ID = "core-api-500s"
 DEFAULT_MITIGATION_MARK_S = 120.0
+# Without a resolving mitigation the director closes the incident after this
+# long and moves to the postmortem, so every session ends cleanly.
+DEFAULT_TIME_LIMIT_S = 900.0
+DEFAULT_POSTMORTEM_TURNS = 3
+DEFAULT_NO_INFO = ("I don't have that information.",)
+DEFAULT_UNRECOGNISED = "Okay, that's done. It makes no visible difference yet."
+DEFAULT_BLAME_PUSHBACK = (
+    "Let's keep this blameless. What in the system made that mistake possible?",
+)
+DEFAULT_TIMEOUT_PROMPT = (
+    "Let's stop the incident there and assume the team got it under control. "
+    "Walk me through the postmortem you'd write: the timeline, the impact, the root cause and the follow-ups."
+)
 
 STYLES = ("incident", "investigation")
 OUTCOMES = ("resolves", "partial", "fails", "worsens")
 PHASES = ("triage", "mitigate", "diagnose", "postmortem", "end")
 TRIGGER_TYPES = {
-    # type: {field: python type}, all required
+    # type: {field: python type}, all required; every trigger may also carry delay_s
     "mitigation": {},  # optional: kind, mitigation
     "no_mitigation": {"after_s": (int, float)},
     "diagnostic_streak": {"count": int},
+    "no_hypothesis": {"count": int},
     "topic": {"topic": str},
     "monologue": {"over_s": (int, float)},
+    "elapsed": {"after_s": (int, float)},
     "after_complication": {"complication": str},
     "phase": {"phase": str},
 }
+# Triggers that put the candidate on the mitigation clock: meaningless (and
+# banned) in an investigation, where there is no pager and no clock.
+CLOCK_TRIGGERS = ("no_mitigation",)
 
 
 class ScenarioError(UserError):
@@ -54,7 +72,16 @@ class Fact:
     id: str
     topics: list[str]  # phrases that, spoken by the candidate, reveal it
     answer: str  # what the interviewer says; numbers come only from here
-    after: str | None = None  # an event reference that must happen first
+    after: str | None = None  # an event reference that must happen first (Scenario.event_refs)
+
+
+@dataclass
+class Override:
+    """A mitigation's different outcome once an earlier event has happened."""
+
+    after: str  # an event reference (Scenario.event_refs)
+    outcome: str
+    response: str
 
 
 @dataclass
@@ -65,6 +92,8 @@ class Mitigation:
     outcome: str  # resolves | partial | fails | worsens
     response: str  # what the interviewer says when it is applied
     risks: str = ""
+    example: str = ""  # a line a candidate might say to propose it (docs, simulated candidates)
+    instead: list[Override] = field(default_factory=list)  # the first whose `after` happened wins
 
 
 @dataclass
@@ -78,6 +107,7 @@ class Trigger:
     over_s: float | None = None
     complication: str | None = None
     phase: str | None = None
+    delay_s: float = 0.0  # once the condition holds, wait this long before firing
 
 
 @dataclass
@@ -87,12 +117,25 @@ class Complication:
     trigger: Trigger
     line: str
     interrupt: bool = False  # may cut the candidate off mid-turn
+    weight: float = 1.0  # among eligible complications of equal priority, the seed picks by weight
+    group: str | None = None  # at most one complication of a group fires
 
 
 @dataclass
 class Postmortem:
     prompt: str
     elements: dict[str, list[str]]  # element -> phrases that show it
+    timeout_prompt: str = DEFAULT_TIMEOUT_PROMPT  # used when the time limit, not a fix, ends the incident
+    max_turns: int = DEFAULT_POSTMORTEM_TURNS  # candidate turns before the closing line
+
+
+@dataclass
+class RootCauseReveal:
+    """When the interviewer may confirm the hidden root cause, and how."""
+
+    requires: list[list[str]]  # every group needs one phrase mentioned by the candidate
+    line: str  # the confirmation; the only line allowed to carry hidden_terms
+    hidden_terms: list[str] = field(default_factory=list)  # never in any other line
 
 
 @dataclass
@@ -112,6 +155,11 @@ class Scenario:
     topics: dict[str, list[str]] = field(default_factory=dict)
     pushback: list[str] = field(default_factory=list)
     closing: str = "Thanks, let's stop there."
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    no_info: list[str] = field(default_factory=lambda: list(DEFAULT_NO_INFO))
+    unrecognised: str = DEFAULT_UNRECOGNISED
+    blame_pushback: list[str] = field(default_factory=lambda: list(DEFAULT_BLAME_PUSHBACK))
+    root_cause_reveal: RootCauseReveal | None = None
     source: str = ""
 
     @property
@@ -130,7 +178,25 @@ class Scenario:
         refs |= {f"mitigation:{m.id}" for m in self.mitigations}
         refs |= {f"mitigation_kind:{k}" for k in MITIGATION_KINDS}
         refs |= {f"phase:{p}" for p in PHASES}
+        refs |= {f"fact:{f.id}" for f in self.facts}
+        refs |= {"any_mitigation", "hypothesis", "root_cause"}
         return refs
+
+    def public_lines(self) -> list[tuple[str, str]]:
+        """(field path, text) of every line the interviewer may speak without earning anything."""
+        lines = [(f"briefing[{i}]", b) for i, b in enumerate(self.briefing)]
+        lines += [(f"facts[{i}].answer", f.answer) for i, f in enumerate(self.facts)]
+        lines += [(f"mitigations[{i}].response", m.response) for i, m in enumerate(self.mitigations)]
+        lines += [(f"mitigations[{i}].instead[{j}].response", o.response)
+                  for i, m in enumerate(self.mitigations) for j, o in enumerate(m.instead)]
+        lines += [(f"complications[{i}].line", c.line) for i, c in enumerate(self.complications)]
+        lines += [(f"pushback[{i}]", p) for i, p in enumerate(self.pushback)]
+        lines += [(f"blame_pushback[{i}]", p) for i, p in enumerate(self.blame_pushback)]
+        lines += [(f"no_info[{i}]", p) for i, p in enumerate(self.no_info)]
+        lines += [("unrecognised", self.unrecognised), ("closing", self.closing),
+                  ("postmortem.prompt", self.postmortem.prompt),
+                  ("postmortem.timeout_prompt", self.postmortem.timeout_prompt)]
+        return lines
 
     def stt_prompt(self) -> str:
         """A short initial prompt for Whisper carrying the scenario's terms."""
@@ -214,6 +280,8 @@ class _Validator:
         if isinstance(value, str):
             value = [value]
         for i, item in enumerate(value):
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                self.fail(f"{where}[{i}]", f"must be a string, got the number {item!r} (put it in quotes)")
             if not isinstance(item, str) or not item.strip():
                 self.fail(f"{where}[{i}]", "must be a non-empty string")
         if required and not value:
@@ -231,7 +299,8 @@ class _Validator:
         allowed = {
             "schema_version", "id", "title", "severity", "style", "mitigation_mark_s", "briefing",
             "root_cause", "vocabulary", "topics", "facts", "mitigations", "complications",
-            "pushback", "postmortem", "closing",
+            "pushback", "postmortem", "closing", "time_limit_s", "no_info", "unrecognised",
+            "blame_pushback", "root_cause_reveal",
         }
         self.unknown_keys(raw, allowed, "")
         version = self.get(raw, "schema_version", "", int)
@@ -263,6 +332,11 @@ class _Validator:
             pushback=self.strings(raw, "pushback", "", required=False),
             postmortem=self.postmortem(self.get(raw, "postmortem", "", dict)),
             closing=self.get(raw, "closing", "", str, required=False, default="Thanks, let's stop there."),
+            time_limit_s=float(self.get(raw, "time_limit_s", "", (int, float), required=False, default=DEFAULT_TIME_LIMIT_S)),
+            no_info=self.strings(raw, "no_info", "", required=False) or list(DEFAULT_NO_INFO),
+            unrecognised=self.get(raw, "unrecognised", "", str, required=False, default=DEFAULT_UNRECOGNISED),
+            blame_pushback=self.strings(raw, "blame_pushback", "", required=False) or list(DEFAULT_BLAME_PUSHBACK),
+            root_cause_reveal=self.root_cause_reveal(raw),
             source=self.source,
         )
         self.cross_check(scenario)
@@ -284,7 +358,7 @@ class _Validator:
 
     def mitigation(self, raw: Any, path: str) -> Mitigation:
         raw = self.mapping(raw, path)
-        self.unknown_keys(raw, {"id", "kind", "targets", "outcome", "response", "risks"}, path)
+        self.unknown_keys(raw, {"id", "kind", "targets", "outcome", "response", "risks", "example", "instead"}, path)
         kind = self.get(raw, "kind", path, str)
         if kind not in MITIGATION_KINDS:
             self.fail(f"{path}.kind", f"unknown mitigation kind {kind!r} (expected one of: {', '.join(MITIGATION_KINDS)})")
@@ -298,29 +372,49 @@ class _Validator:
             outcome=outcome,
             response=self.get(raw, "response", path, str),
             risks=self.get(raw, "risks", path, str, required=False, default=""),
+            example=self.get(raw, "example", path, str, required=False, default=""),
+            instead=[self.override(o, f"{path}.instead[{j}]")
+                     for j, o in enumerate(self.get(raw, "instead", path, list, required=False, default=[]))],
         )
+
+    def override(self, raw: Any, path: str) -> Override:
+        raw = self.mapping(raw, path)
+        self.unknown_keys(raw, {"after", "outcome", "response"}, path)
+        outcome = self.get(raw, "outcome", path, str)
+        if outcome not in OUTCOMES:
+            self.fail(f"{path}.outcome", f"must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        return Override(after=self.get(raw, "after", path, str), outcome=outcome,
+                        response=self.get(raw, "response", path, str))
 
     def complication(self, raw: Any, path: str, topics: dict[str, list[str]]) -> Complication:
         raw = self.mapping(raw, path)
-        self.unknown_keys(raw, {"id", "priority", "trigger", "line", "interrupt"}, path)
+        self.unknown_keys(raw, {"id", "priority", "trigger", "line", "interrupt", "weight", "group"}, path)
+        weight = float(self.get(raw, "weight", path, (int, float), required=False, default=1.0))
+        if weight <= 0:
+            self.fail(f"{path}.weight", "must be positive")
         return Complication(
             id=self.get(raw, "id", path, str),
             priority=self.get(raw, "priority", path, int, required=False, default=1),
             trigger=self.trigger(self.get(raw, "trigger", path, dict), f"{path}.trigger", topics),
             line=self.get(raw, "line", path, str),
             interrupt=self.get(raw, "interrupt", path, bool, required=False, default=False),
+            weight=weight,
+            group=self.get(raw, "group", path, str, required=False),
         )
 
     def trigger(self, raw: dict, path: str, topics: dict[str, list[str]]) -> Trigger:
         ttype = self.get(raw, "type", path, str)
         if ttype not in TRIGGER_TYPES:
             self.fail(f"{path}.type", f"unknown trigger {ttype!r} (expected one of: {', '.join(TRIGGER_TYPES)})")
-        fields = {"type", *TRIGGER_TYPES[ttype]}
+        fields = {"type", "delay_s", *TRIGGER_TYPES[ttype]}
         if ttype == "mitigation":
             fields |= {"kind", "mitigation"}
         self.unknown_keys(raw, fields, path)
         values = {name: self.get(raw, name, path, types) for name, types in TRIGGER_TYPES[ttype].items()}
         trigger = Trigger(type=ttype, **values)
+        trigger.delay_s = float(self.get(raw, "delay_s", path, (int, float), required=False, default=0.0))
+        if trigger.delay_s < 0:
+            self.fail(f"{path}.delay_s", "must not be negative")
         if ttype == "mitigation":
             trigger.kind = self.get(raw, "kind", path, str, required=False)
             trigger.mitigation = self.get(raw, "mitigation", path, str, required=False)
@@ -337,7 +431,7 @@ class _Validator:
         return trigger
 
     def postmortem(self, raw: dict) -> Postmortem:
-        self.unknown_keys(raw, {"prompt", "elements"}, "postmortem")
+        self.unknown_keys(raw, {"prompt", "elements", "timeout_prompt", "max_turns"}, "postmortem")
         elements = self.get(raw, "elements", "postmortem", dict)
         for name in elements:
             if name not in POSTMORTEM_ELEMENTS:
@@ -345,6 +439,37 @@ class _Validator:
         return Postmortem(
             prompt=self.get(raw, "prompt", "postmortem", str),
             elements={name: self.strings(elements, name, "postmortem.elements") for name in elements},
+            timeout_prompt=self.get(raw, "timeout_prompt", "postmortem", str, required=False, default=DEFAULT_TIMEOUT_PROMPT),
+            max_turns=self.positive(raw, "max_turns", "postmortem", int, DEFAULT_POSTMORTEM_TURNS),
+        )
+
+    def positive(self, obj: dict, key: str, path: str, types, default):
+        value = self.get(obj, key, path, types, required=False, default=default)
+        if value <= 0:
+            self.fail(f"{path}.{key}", "must be positive")
+        return value
+
+    def root_cause_reveal(self, raw: dict) -> RootCauseReveal | None:
+        value = self.get(raw, "root_cause_reveal", "", dict, required=False)
+        if value is None:
+            return None
+        path = "root_cause_reveal"
+        self.unknown_keys(value, {"requires", "line", "hidden_terms"}, path)
+        groups = self.get(value, "requires", path, list)
+        if not groups:
+            self.fail(f"{path}.requires", "must list at least one group of phrases")
+        requires = []
+        for i, group in enumerate(groups):
+            where = f"{path}.requires[{i}]"
+            if isinstance(group, str):
+                group = [group]
+            if not isinstance(group, list) or not group or not all(isinstance(p, str) and p.strip() for p in group):
+                self.fail(where, "must be a non-empty list of phrases")
+            requires.append(list(group))
+        return RootCauseReveal(
+            requires=requires,
+            line=self.get(value, "line", path, str),
+            hidden_terms=self.strings(value, "hidden_terms", path, required=False),
         )
 
     def cross_check(self, s: Scenario) -> None:
@@ -358,6 +483,12 @@ class _Validator:
         for i, fact in enumerate(s.facts):
             if fact.after is not None and fact.after not in refs:
                 self.fail(f"facts[{i}].after", f"refers to event {fact.after!r}, which does not exist in this scenario")
+            if fact.after == f"fact:{fact.id}":
+                self.fail(f"facts[{i}].after", "a fact cannot wait for itself")
+        for i, m in enumerate(s.mitigations):
+            for j, o in enumerate(m.instead):
+                if o.after not in refs:
+                    self.fail(f"mitigations[{i}].instead[{j}].after", f"refers to event {o.after!r}, which does not exist in this scenario")
         mitigation_ids = {m.id for m in s.mitigations}
         complication_ids = {c.id for c in s.complications}
         for i, c in enumerate(s.complications):
@@ -368,6 +499,31 @@ class _Validator:
                 self.fail(f"complications[{i}].trigger.complication", f"names complication {t.complication!r}, which does not exist")
             if t.complication == c.id:
                 self.fail(f"complications[{i}].trigger.complication", "a complication cannot follow itself")
+            if s.style == "investigation" and t.type in CLOCK_TRIGGERS:
+                self.fail(f"complications[{i}].trigger.type", f"{t.type!r} is a mitigation-clock trigger; an investigation has no clock")
+        self.check_chains(s)
+        if s.style == "incident" and not any(m.outcome == "resolves" for m in s.mitigations):
+            self.fail("mitigations", "an incident needs at least one mitigation whose outcome is 'resolves'")
+        self.check_hidden_terms(s)
+
+    def check_chains(self, s: Scenario) -> None:
+        """An after_complication cycle could never fire; say so instead of shipping dead curveballs."""
+        follows = {c.id: c.trigger.complication for c in s.complications if c.trigger.type == "after_complication"}
+        for i, c in enumerate(s.complications):
+            seen, cur = {c.id}, follows.get(c.id)
+            while cur is not None:
+                if cur in seen:
+                    self.fail(f"complications[{i}].trigger.complication", f"after_complication chain loops back to {cur!r}")
+                seen.add(cur)
+                cur = follows.get(cur)
+
+    def check_hidden_terms(self, s: Scenario) -> None:
+        if s.root_cause_reveal is None:
+            return
+        for term in s.root_cause_reveal.hidden_terms:
+            for where, text in s.public_lines():
+                if term.lower() in text.lower():
+                    self.fail(where, f"gives away the hidden root cause (contains {term!r}, a root_cause_reveal.hidden_terms entry)")
 
 
 def _as_tuple(types) -> tuple:

@@ -1,0 +1,535 @@
+"""``voice-interviewer replay``: a rehearsal in, a scored feedback report out.
+
+The input is one of three kinds:
+
+    audio        any recording (audio_io decodes it); the candidate's voice,
+                 t0 at the start of the file unless --t0 says otherwise
+    session      a folder live practice wrote (session.py): candidate.wav is
+                 transcribed, the interviewer's lines come from events.jsonl,
+                 t0 is the briefing_ended event
+    transcript   a WebVTT or SRT file a user already has (transcripts.py)
+
+and :func:`replay_path` runs the same steps for each::
+
+    resolve input → load scenario → utterances → labels → director → report → history
+
+For a raw recording nobody played the interviewer, so the director runs
+alongside the candidate's turns and the report's ``interviewer`` list shows
+when it would have cut in, and with what. In a session folder the interviewer
+really spoke; its lines are read from the log instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from voice_interviewer import events as ev
+from voice_interviewer.errors import UserError
+from voice_interviewer.events import Event, EventLog
+from voice_interviewer.paths import writable_dir
+from voice_interviewer.session import EVENTS_JSONL, is_session_folder, read_session
+from voice_interviewer.utterances import CANDIDATE, INTERVIEWER, Utterance
+
+logger = logging.getLogger(__name__)
+
+AUDIO = "audio"
+SESSION = "session"
+TRANSCRIPT = "transcript"
+TRANSCRIPT_SUFFIXES = (".vtt", ".srt")
+DEFAULT_REPORTS_DIR = Path("reports")
+# How often the director's timers are offered a tick while replaying a raw
+# recording. Its triggers are whole seconds (no mitigation after 100 s, a
+# monologue over 45 s), so a finer step changes nothing but the run time.
+DIRECTOR_TICK_S = 1.0
+# Whisper hands back segments of up to 30 s that run several sentences
+# together, and the mitigation clock needs the onset of the sentence that
+# proposes the action, not of the segment. Utterances are therefore cut at
+# sentence ends and at pauses at least this long between words (the VAD's own
+# min_silence_duration_ms: a pause that splits speech chunks splits turns).
+SENTENCE_GAP_S = 1.0
+# Sentences closer than this form one turn for the director: live practice
+# ends a turn after 0.55-2.5 s of silence (live/turns.py), 1 s for a
+# statement of unknown completeness.
+TURN_GAP_S = 1.0
+SENTENCE_END_CHARS = (".", "?", "!")
+ATTACHING_CHARS = tuple(".,%?!:;'")
+# Tokens ending in a full stop that do not end a sentence.
+ABBREVIATIONS = frozenset({"e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "approx."})
+
+
+@dataclass
+class ReplayOptions:
+    """Everything ``replay`` can be told; the CLI flags map one to one."""
+
+    scenario: str | None = None  # id or path; None means the seed scenario
+    t0_s: float | None = None  # start of the mitigation clock; None: per input kind
+    out_dir: Path | None = None  # None: the session folder, else ./reports/<stem>/
+    seed: int = 0  # director seed for the would-have-cut-in timeline
+    progress: bool = True  # progress bar on stderr (only when stderr is a terminal)
+    history: bool = True  # record the attempt in the history database
+    whisper_model: str | None = None  # size name or CTranslate2 folder; None: bundled tiny.en
+    write: bool = True  # write report.json/.md (tests may only want the dict)
+
+
+@dataclass
+class ReplayInput:
+    path: Path
+    kind: str  # AUDIO | SESSION | TRANSCRIPT
+    audio_path: Path | None = None  # what gets transcribed
+    session: Any = None  # session.SessionData for a session folder
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.kind == SESSION else self.path.stem
+
+
+@dataclass
+class Heard:
+    """What the replay heard: utterances on the session clock, and its extent."""
+
+    utterances: list[Utterance]
+    duration_s: float
+    t0_s: float
+    audio_float32: np.ndarray | None = None
+    interviewer_events: list[Event] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def main(args) -> int:
+    options = ReplayOptions(
+        scenario=args.scenario,
+        t0_s=args.t0,
+        out_dir=Path(args.out).expanduser() if args.out else None,
+        seed=args.seed,
+        progress=not args.no_progress,
+        history=not args.no_history,
+        whisper_model=args.whisper_model,
+    )
+    report = replay_path(args.path, options)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        from voice_interviewer.report import summary_text
+
+        print(summary_text(report))
+        for written in report.get("meta", {}).get("written", []):
+            print(f"  wrote {written}")
+    return 0
+
+
+def replay_path(path: str | Path, options: ReplayOptions | None = None, *,
+                transcriber: Any = None, **overrides: Any) -> dict[str, Any]:
+    """Replay one rehearsal and return its report (report.json's contents).
+
+    ``overrides`` set single :class:`ReplayOptions` fields
+    (``replay_path(p, t0_s=30, write=False)``). ``transcriber`` reuses a
+    loaded :class:`voice_interviewer.stt.Transcriber` across calls, so a test
+    or a batch loads the model once.
+    """
+    options = replace(options or ReplayOptions(), **overrides)
+    started = time.perf_counter()
+    if options.t0_s is not None and options.t0_s < 0:
+        raise UserError(f"--t0 {options.t0_s:g}: must not be negative")
+
+    source = resolve_input(Path(path).expanduser())
+    scenario = load_scenario_for(options)
+    out_dir = choose_out_dir(source, options) if options.write else None
+
+    heard = hear(source, scenario, options, transcriber)
+    label(heard, scenario)
+    log, interviewer = direct(heard, scenario, options.seed, source.kind)
+
+    report = build(source, scenario, heard, log, interviewer, options)
+    if out_dir is not None:
+        write(report, out_dir, source)
+    if options.history:
+        record_history(report)
+
+    logger.info("replayed %s (%.1f s of %s) in %.2f s", source.path.name, heard.duration_s,
+                source.kind, time.perf_counter() - started)
+    return report
+
+
+# ---------------------------------------------------------------- steps
+
+
+def resolve_input(path: Path) -> ReplayInput:
+    """Say which of the three kinds ``path`` is, or why it is none of them."""
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    if path.is_dir():
+        if not is_session_folder(path):
+            raise UserError(f"{path}: a folder, but not a session folder (no {EVENTS_JSONL})")
+        session = read_session(path)
+        if not session.candidate_wav.is_file():
+            raise UserError(f"{path}: session folder without candidate.wav")
+        return ReplayInput(path, SESSION, audio_path=session.candidate_wav, session=session)
+    if path.suffix.lower() in TRANSCRIPT_SUFFIXES:
+        return ReplayInput(path, TRANSCRIPT)
+    return ReplayInput(path, AUDIO, audio_path=path)
+
+
+def load_scenario_for(options: ReplayOptions):
+    from voice_interviewer.scenario import load_scenario
+
+    return load_scenario(options.scenario)
+
+
+def choose_out_dir(source: ReplayInput, options: ReplayOptions) -> Path:
+    """--out, else the session folder, else ./reports/<name>/; checked before any work."""
+    if options.out_dir is not None:
+        out = Path(options.out_dir).expanduser()
+    elif source.kind == SESSION:
+        out = source.path
+    else:
+        out = DEFAULT_REPORTS_DIR / source.name
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder")
+    return writable_dir(out)
+
+
+def hear(source: ReplayInput, scenario, options: ReplayOptions, transcriber: Any) -> Heard:
+    """Utterances on the session clock, by the input's kind."""
+    if source.kind == TRANSCRIPT:
+        heard = read_transcript_file(source.path)
+        t0_s = options.t0_s if options.t0_s is not None else 0.0
+    else:
+        heard = transcribe_file(source.audio_path, scenario, options, transcriber)
+        if source.kind == SESSION:
+            heard.interviewer_events = interviewer_events(source.session.events)
+            heard.utterances = merge_by_time(heard.utterances, interviewer_utterances(source.session.events))
+            t0_s = options.t0_s if options.t0_s is not None else source.session.t0_s()
+            heard.duration_s = max(heard.duration_s, _last_event_s(source.session.events))
+        else:
+            t0_s = options.t0_s if options.t0_s is not None else 0.0
+    if heard.duration_s and t0_s > heard.duration_s:
+        raise UserError(f"--t0 {t0_s:g}: past the end of the recording ({heard.duration_s:.1f} s)")
+    heard.t0_s = t0_s
+    if not any(u.speaker == CANDIDATE for u in heard.utterances):
+        raise UserError(f"{source.path}: no speech found")
+    return heard
+
+
+def read_transcript_file(path: Path) -> Heard:
+    from voice_interviewer.transcripts import read_transcript
+
+    utterances = read_transcript(path)
+    duration_s = max((u.end_s for u in utterances), default=0.0)
+    return Heard(utterances=utterances, duration_s=duration_s, t0_s=0.0)
+
+
+def transcribe_file(audio_path: Path, scenario, options: ReplayOptions, transcriber: Any) -> Heard:
+    from voice_interviewer.audio_io import SAMPLE_RATE, load_audio
+    from voice_interviewer.onset import refine_utterance_onsets
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    audio_float32 = load_audio(audio_path)
+    duration_s = audio_float32.size / SAMPLE_RATE
+    timings["decode_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    transcriber = transcriber or make_transcriber(scenario, options.whisper_model)
+    with progress_bar(duration_s, enabled=options.progress) as on_progress:
+        utterances = transcriber.transcribe(audio_float32, progress=on_progress)
+    timings["transcribe_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    utterances = refine_utterance_onsets(split_sentences(utterances), audio_float32, SAMPLE_RATE)
+    timings["onset_s"] = time.perf_counter() - clock
+    for u in utterances:
+        u.speaker = CANDIDATE
+    logger.info("transcribed %.1f s of audio into %d utterances in %.2f s",
+                duration_s, len(utterances), timings["transcribe_s"])
+    return Heard(utterances=utterances, duration_s=duration_s, t0_s=0.0,
+                 audio_float32=audio_float32, timings_s=timings)
+
+
+def split_sentences(utterances: list[Utterance]) -> list[Utterance]:
+    """One utterance per sentence (or per stretch between long pauses), word times kept."""
+    out = []
+    for utterance in utterances:
+        if not utterance.words:
+            out.append(utterance)
+            continue
+        current = []
+        for word in utterance.words:
+            if current and word.start_s - current[-1].end_s >= SENTENCE_GAP_S:
+                out.append(_utterance_of(current, utterance))
+                current = []
+            current.append(word)
+            if _ends_sentence(word.word):
+                out.append(_utterance_of(current, utterance))
+                current = []
+        if current:
+            out.append(_utterance_of(current, utterance))
+    return out
+
+
+def _ends_sentence(token: str) -> bool:
+    token = token.strip().rstrip("\"')")
+    return token.endswith(SENTENCE_END_CHARS) and token.lower() not in ABBREVIATIONS
+
+
+def _utterance_of(words: list, parent: Utterance) -> Utterance:
+    return replace(parent, start_s=words[0].start_s, end_s=words[-1].end_s,
+                   text=join_words([w.word for w in words]), words=list(words))
+
+
+def join_words(tokens: list[str]) -> str:
+    """Words back into text. Whisper splits "2.3.0" into "2" ".3" ".0" and
+    "12%" into "12" "%", so punctuation-led tokens attach to the word before."""
+    text = ""
+    for token in (t.strip() for t in tokens):
+        if text and not token.startswith(ATTACHING_CHARS):
+            text += " "
+        text += token
+    return text
+
+
+def make_transcriber(scenario, whisper_model: str | None = None):
+    """A Transcriber primed with the scenario's vocabulary (prompt and hotwords)."""
+    from voice_interviewer.stt import Transcriber, scenario_hotwords
+
+    return Transcriber(model=whisper_model, prompt=scenario.stt_prompt(), hotwords=scenario_hotwords(scenario))
+
+
+def label(heard: Heard, scenario) -> None:
+    from voice_interviewer.analysis import label_utterances
+
+    candidate = [u for u in heard.utterances if u.speaker == CANDIDATE]
+    labelled = label_utterances(candidate, scenario)
+    if labelled is not None:  # the contract allows labelling in place or returning the list
+        by_id = {id(u): u for u in labelled}
+        heard.utterances = [by_id.get(id(u), u) for u in heard.utterances]
+
+
+def direct(heard: Heard, scenario, seed: int, kind: str) -> tuple[EventLog, list[dict[str, Any]]]:
+    """The session's event log and the interviewer's lines.
+
+    A session folder already holds what the interviewer said. For a raw
+    recording or a transcript, the director runs beside the candidate's
+    turns and its actions are what it would have said.
+    """
+    log = EventLog()
+    if kind == SESSION:
+        return log, [interviewer_line(e) for e in heard.interviewer_events]
+    log.append(0.0, ev.SESSION_STARTED, source=kind)
+    director_cls = _director_class()
+    actions: list[Any] = []
+    if director_cls is None:
+        _log_candidate_turns(log, heard.utterances)
+    else:
+        actions = run_director(director_cls(scenario, seed=seed, log=log), heard)
+    log.append(heard.duration_s, ev.SESSION_ENDED)
+    return log, [a.to_json() for a in actions]
+
+
+def _director_class():
+    try:
+        from voice_interviewer.director import Director
+    except ImportError as exc:
+        # director.py is a later stage of the pipeline; a replay without it
+        # still scores the candidate, it just cannot say where it would cut in.
+        logger.warning("director unavailable (%s); the report has no interviewer timeline", exc)
+        return None
+    return Director
+
+
+def run_director(director, heard: Heard) -> list[Any]:
+    """Feed the director the candidate's turns and timer ticks in clock order.
+
+    Ticks come every DIRECTOR_TICK_S through silences and through turns (with
+    how long the candidate has been talking, for the monologue cut-in), and
+    each turn is handed over when it ends, as live practice would.
+    """
+    from voice_interviewer.director import speaking_time_s
+
+    t0_s = heard.t0_s
+    briefing_s = speaking_time_s(director.scenario.briefing_text)
+    # The briefing was said before a raw recording starts; it is placed so it ends at t0.
+    actions = list(director.start(max(0.0, t0_s - briefing_s), briefing_ended_s=t0_s))
+    t_s = t0_s
+    for turn in director_turns([u for u in heard.utterances if u.speaker == CANDIDATE and u.end_s > t0_s]):
+        onset_s = max(turn.onset_s, t0_s)
+        while t_s + DIRECTOR_TICK_S <= onset_s:  # silence before the turn
+            t_s += DIRECTOR_TICK_S
+            actions += director.on_tick(t_s, 0.0)
+        while t_s + DIRECTOR_TICK_S < turn.end_s:  # the candidate is talking
+            t_s += DIRECTOR_TICK_S
+            actions += director.on_tick(t_s, t_s - onset_s)
+        t_s = max(t_s, turn.end_s)
+        actions += director.on_turn(turn)
+        if director.done:
+            return actions
+    while t_s + DIRECTOR_TICK_S <= heard.duration_s:  # silence after the last turn
+        t_s += DIRECTOR_TICK_S
+        actions += director.on_tick(t_s, 0.0)
+    return actions
+
+
+def director_turns(sentences: list[Utterance]) -> list[Utterance]:
+    """Sentences joined into turns where the pause between them is shorter than TURN_GAP_S.
+
+    A concrete mitigation always starts a turn of its own, so the director
+    times the mitigation from its first word, as the report does.
+    """
+    groups: list[list[Utterance]] = []
+    for u in sorted(sentences, key=lambda u: u.start_s):
+        if groups and u.start_s - groups[-1][-1].end_s < TURN_GAP_S and not u.concrete_mitigation:
+            groups[-1].append(u)
+        else:
+            groups.append([u])
+    return [_merged_turn(g) for g in groups]
+
+
+def _merged_turn(group: list[Utterance]) -> Utterance:
+    if len(group) == 1:
+        return group[0]
+    labels = list(dict.fromkeys(label for u in group for label in u.labels))
+    kinds = [u.mitigation_kind for u in group if u.concrete_mitigation] + [u.mitigation_kind for u in group]
+    return Utterance(
+        start_s=group[0].start_s, end_s=group[-1].end_s, text=" ".join(u.text for u in group),
+        words=[w for u in group for w in u.words], speaker=CANDIDATE, labels=labels,
+        mitigation_kind=next((k for k in kinds if k), None),
+        concrete_mitigation=any(u.concrete_mitigation for u in group),
+    )
+
+
+def _log_candidate_turns(log: EventLog, utterances: list[Utterance]) -> None:
+    for u in utterances:
+        if u.speaker == CANDIDATE:
+            log.append(u.end_s, ev.TRANSCRIPT_FINAL, text=u.text, onset_s=round(u.onset_s, 3))
+
+
+def build(source: ReplayInput, scenario, heard: Heard, log: EventLog,
+          interviewer: list[dict[str, Any]], options: ReplayOptions) -> dict[str, Any]:
+    from voice_interviewer.report import build_report
+
+    events = list(source.session.events) if source.kind == SESSION else list(log.events)
+    report = build_report(
+        source={"path": str(source.path), "kind": source.kind, "name": source.name},
+        scenario=scenario,
+        utterances=heard.utterances,
+        events=events,
+        interviewer=interviewer,
+        t0_s=heard.t0_s,
+        duration_s=heard.duration_s,
+        seed=options.seed,
+        meta={"models": {"whisper": options.whisper_model or "tiny.en (bundled)"},
+              "timings_s": {k: round(v, 3) for k, v in heard.timings_s.items()}},
+    )
+    return report
+
+
+def write(report: dict[str, Any], out_dir: Path, source: ReplayInput) -> list[Path]:
+    from voice_interviewer.report import write_reports
+
+    try:
+        written = list(write_reports(report, out_dir))
+        written += _write_html(report, out_dir, source.audio_path)
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot write the report ({exc.strerror or exc})") from None
+    report.setdefault("meta", {})["written"] = [str(p) for p in written]
+    return written
+
+
+def _write_html(report: dict[str, Any], out_dir: Path, audio_path: Path | None) -> list[Path]:
+    try:
+        from voice_interviewer.report_html import write_html
+    except ImportError:
+        return []  # report.html is an optional extra view; json and md carry everything
+    return [write_html(report, out_dir, audio_path=audio_path)]
+
+
+def record_history(report: dict[str, Any]) -> None:
+    try:
+        from voice_interviewer import history
+    except ImportError:
+        logger.info("history module not available; attempt not recorded")
+        return
+    history.record(report)
+
+
+# ---------------------------------------------------------------- session folders
+
+
+def interviewer_events(events: list[Event]) -> list[Event]:
+    return [e for e in events if e.kind == ev.INTERVIEWER_STARTED and e.data.get("text")]
+
+
+def interviewer_line(event: Event) -> dict[str, Any]:
+    """An interviewer_started event in the shape of Action.to_json()."""
+    data = event.data
+    return {
+        "t_s": round(event.t_s, 3),
+        "intent": data.get("intent"),
+        "text": data.get("text", ""),
+        "fact_ids": list(data.get("fact_ids", [])),
+        "complication_id": data.get("complication_id"),
+        "mitigation_id": data.get("mitigation_id"),
+        "interrupt": bool(data.get("interrupt", False)),
+    }
+
+
+def interviewer_utterances(events: list[Event]) -> list[Utterance]:
+    """What the interviewer said, each line ending where it stopped or was cut off."""
+    ends = sorted(e.t_s for e in events if e.kind in (ev.INTERVIEWER_STOPPED, ev.INTERVIEWER_CUT_OFF))
+    out = []
+    for e in interviewer_events(events):
+        end_s = next((t for t in ends if t >= e.t_s), e.t_s)
+        out.append(Utterance(start_s=e.t_s, end_s=end_s, text=e.data["text"], speaker=INTERVIEWER))
+    return out
+
+
+def merge_by_time(a: list[Utterance], b: list[Utterance]) -> list[Utterance]:
+    return sorted(a + b, key=lambda u: u.start_s)
+
+
+def _last_event_s(events: list[Event]) -> float:
+    return max((e.t_s for e in events), default=0.0)
+
+
+# ---------------------------------------------------------------- progress
+
+
+class progress_bar:
+    """A context manager yielding ``on_progress(done_s, total_s)`` for the transcriber.
+
+    The bar goes to stderr and only when stderr is a terminal, so ``--json``
+    output and logs piped to a file stay clean.
+    """
+
+    def __init__(self, total_s: float, enabled: bool = True):
+        self.total_s = total_s
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+
+    def __enter__(self) -> Callable[[float, float], None] | None:
+        if not self.enabled:
+            return None
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=round(self.total_s, 1), unit="s", unit_scale=False, desc="transcribing",
+                         file=sys.stderr, leave=False, dynamic_ncols=True,
+                         bar_format="{desc} {bar} {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]")
+        return self._update
+
+    def _update(self, done_s: float, _total_s: float | None = None) -> None:
+        done_s = min(round(done_s, 1), self._bar.total)
+        self._bar.update(done_s - self._bar.n)
+
+    def __exit__(self, *exc_info) -> None:
+        if self._bar is not None:
+            self._bar.close()
