@@ -15,6 +15,13 @@ into PulseAudio clients of $PULSE_SERVER. The daemon's own default sink is
 "default" (or "pulse") device in sounddevice is already the right wiring;
 PULSE_SINK / PULSE_SOURCE are set as well for clients that ask for them.
 
+A null sink renders in 2-second blocks unless a client asks for lower
+latency, and ALSA's pulse plugin does not ask: PortAudio's output callback
+would then run in bursts two seconds apart. So the fixture keeps one "latency
+anchor" per sink, a pacat playing silence with --latency-msec=40, which holds
+each sink at ~10 ms blocks (real sound cards do not need this), and waits out
+the first 2-second block before handing the server to the tests.
+
 PortAudio probes devices once, when it initialises; if sounddevice was
 imported before the daemon ran, the "pulse" device may be missing, so the
 fixture re-initialises PortAudio (devices.refresh_devices()).
@@ -31,7 +38,7 @@ import os
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +50,8 @@ PULSE_RATE = 48_000
 SPEAKERS = "speakers"
 MIC_FEED = "mic_feed"
 START_TIMEOUT_S = 10.0
+ANCHOR_LATENCY_MS = 40
+NULL_SINK_BLOCK_S = 2.0  # module-null-sink's default block when no client asks for less
 
 _CONFIG = """\
 load-module module-native-protocol-unix auth-anonymous=1 socket={socket}
@@ -61,15 +70,21 @@ class PulseServer:
     """The PULSE_SERVER value, unix:/path/to/socket."""
     folder: Path
     process: subprocess.Popen
+    anchors: list[subprocess.Popen] = field(default_factory=list)
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "PULSE_SERVER": self.server}
 
-    def play_into_mic(self, samples_float32: np.ndarray, sample_rate: int) -> subprocess.Popen:
-        """Start pacat playing float32 mono into the mic_feed sink; returns the process (wait() on it)."""
+    def play_into_mic(self, samples_float32: np.ndarray, sample_rate: int,
+                      latency_ms: int = 200) -> subprocess.Popen:
+        """Start pacat playing float32 mono into the mic_feed sink; returns the process (wait() on it).
+
+        A generous buffer (``latency_ms``) keeps pacat from underrunning on a
+        busy machine, which would put gaps into the candidate's speech.
+        """
         proc = subprocess.Popen(
             ["pacat", "--playback", f"--device={MIC_FEED}", "--format=float32le", f"--rate={sample_rate}",
-             "--channels=1", "--latency-msec=20", "--raw"],
+             "--channels=1", f"--latency-msec={latency_ms}", "--raw"],
             stdin=subprocess.PIPE, env=self.env())
         proc.stdin.write(np.asarray(samples_float32, dtype="<f4").tobytes())
         proc.stdin.close()
@@ -142,6 +157,30 @@ def _start(folder: Path) -> PulseServer:
     raise RuntimeError(f"pulseaudio did not start:\n{tail}")
 
 
+def _anchor_latency(server: PulseServer) -> None:
+    for sink in (SPEAKERS, MIC_FEED):
+        server.anchors.append(subprocess.Popen(
+            ["pacat", "--playback", f"--device={sink}", "--format=s16le", f"--rate={PULSE_RATE}", "--channels=1",
+             f"--latency-msec={ANCHOR_LATENCY_MS}", "--raw", "/dev/zero"],
+            env=server.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.pactl("list", "short", "sink-inputs").count("\n") >= 2:
+            break
+        time.sleep(0.1)
+    time.sleep(NULL_SINK_BLOCK_S + 0.2)  # a sink already asleep in a 2 s block wakes at its end
+
+
+def _stop(server: PulseServer) -> None:
+    for proc in [*server.anchors, server.process]:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @pytest.fixture(scope="session")
 def pulse_server(tmp_path_factory):
     """A private PulseAudio daemon for the test session; PULSE_SERVER etc. set while it runs."""
@@ -153,6 +192,11 @@ def pulse_server(tmp_path_factory):
             "ALSA's pulse plugin is not installed (apt-get install libasound2-plugins)")
     folder = Path(tmp_path_factory.mktemp("pulse"))
     server = _start(folder)
+    try:
+        _anchor_latency(server)
+    except BaseException:
+        _stop(server)
+        raise
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PULSE_SERVER", server.server)
         mp.setenv("PULSE_SINK", SPEAKERS)
@@ -166,9 +210,4 @@ def pulse_server(tmp_path_factory):
         try:
             yield server
         finally:
-            server.process.terminate()
-            try:
-                server.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait()
+            _stop(server)

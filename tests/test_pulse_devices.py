@@ -29,17 +29,31 @@ def speech_16k() -> np.ndarray:
     return load_audio_16k(path)
 
 
-def best_match(recorded: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """(peak normalised correlation, lag in seconds) of ``reference`` inside ``recorded``, both 16 kHz."""
+def best_match(recorded: np.ndarray, reference: np.ndarray) -> float:
+    """Peak normalised correlation of ``reference`` inside ``recorded``, both 16 kHz."""
     from scipy.signal import correlate
 
     if recorded.size < reference.size:
-        return 0.0, 0.0
+        return 0.0
     corr = correlate(recorded, reference, mode="valid", method="fft")
-    energy = np.sqrt(np.convolve(recorded ** 2, np.ones(reference.size), mode="valid"))
-    norm = corr / (energy * np.linalg.norm(reference) + 1e-12)
-    lag = int(np.argmax(norm))
-    return float(norm[lag]), lag / SAMPLE_RATE
+    energy = np.sqrt(np.maximum(np.convolve(recorded ** 2, np.ones(reference.size), mode="valid"), 0.0))
+    ref_norm = np.linalg.norm(reference)
+    # a floor on the window's energy: FFT round-off over silence must not look like a match
+    norm = corr / (np.maximum(energy, 0.05 * ref_norm) * ref_norm)
+    return float(norm.max())
+
+
+def chunk_match(recorded: np.ndarray, reference: np.ndarray, chunk_s: float = 0.25) -> float:
+    """Median best_match of the reference's voiced 0.25 s chunks.
+
+    A scheduling hiccup of the feeding process on a loaded machine can put a
+    gap into the audio; chunks still match one by one where a whole-clip
+    correlation would drop, while noise or wrong audio matches no chunk.
+    """
+    n = int(chunk_s * SAMPLE_RATE)
+    chunks = [reference[i:i + n] for i in range(0, reference.size - n + 1, n)]
+    voiced = [c for c in chunks if np.sqrt(np.mean(c ** 2)) > 0.01]
+    return float(np.median([best_match(recorded, c) for c in voiced]))
 
 
 def test_portaudio_sees_the_pulse_devices(pulse_server):
@@ -54,6 +68,7 @@ def test_portaudio_sees_the_pulse_devices(pulse_server):
 
 def test_output_plays_into_the_virtual_speakers(pulse_server, speech_16k, tmp_path):
     spk = SoundDeviceOutput(device="pulse")
+    played = spk.subscribe()  # before start(), as the practice loop and the echo canceller do
     spk.start()
     raw_path = tmp_path / "speakers.f32"
     recorder = pulse_server.record_speakers(raw_path)
@@ -68,11 +83,16 @@ def test_output_plays_into_the_virtual_speakers(pulse_server, speech_16k, tmp_pa
         pulse_server.stop_recording(recorder)
         spk.stop()
     recorded = resample(read_raw(raw_path), PULSE_RATE, SAMPLE_RATE)
-    score, lag_s = best_match(recorded, speech_16k)
+    score = best_match(recorded, speech_16k)
     print(f"\nspeakers: native {spk.sample_rate_native} Hz, reported latency {spk.latency_s * 1000:.0f} ms, "
           f"correlation {score:.3f}, underflows {spk.underflows}")
     assert line == 1
     assert score > 0.9
+    frames = []
+    while not played.empty():
+        frames.append(played.get_nowait())
+    echo_reference = np.concatenate([f.samples_float32 for f in frames if f.line_id == line])
+    assert best_match(echo_reference, speech_16k) > 0.99  # the 16 kHz copy the echo canceller gets
     assert heard_s == pytest.approx(speech_16k.size / SAMPLE_RATE, abs=0.02)
 
 
@@ -119,7 +139,7 @@ def test_input_captures_the_virtual_mic(pulse_server, speech_16k):
     finally:
         mic.stop()
     recorded = np.concatenate(frames)
-    score, lag_s = best_match(recorded, speech_16k)
+    score = chunk_match(recorded, speech_16k)
     print(f"\nmic: native {mic.sample_rate_native} Hz, reported latency {mic.latency_s * 1000:.0f} ms, "
           f"correlation {score:.3f}, overflows {mic.overflows}")
     assert score > 0.9
@@ -138,3 +158,44 @@ def test_a_nonexistent_device_is_one_clear_line(pulse_server, cls, kind):
 def test_a_device_index_out_of_range_is_one_clear_line(pulse_server):
     with pytest.raises(AudioDeviceError, match="index 999"):
         SoundDeviceInput(device="999").start()
+
+
+def test_devices_command_lists_the_pulse_devices(pulse_server):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT
+
+    result = subprocess.run([sys.executable, "-m", "voice_interviewer", "devices"], capture_output=True,
+                            text=True, cwd=REPO_ROOT, timeout=60, env={**os.environ})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("inputs:") and "outputs:" in result.stdout
+    assert "pulse" in result.stdout and "*" in result.stdout
+
+
+def test_a_device_that_disappears_mid_session_is_a_clear_error(pulse_server, tmp_path, monkeypatch):
+    """The sound server dying under open streams stands in for a USB headset being unplugged."""
+    import pulse
+
+    doomed = pulse._start(tmp_path)
+    monkeypatch.setenv("PULSE_SERVER", doomed.server)  # ALSA's pulse plugin reads it when a stream opens
+    mic, spk = SoundDeviceInput(device="pulse"), SoundDeviceOutput(device="pulse")
+    try:
+        mic.start()
+        spk.start()
+        assert mic.read(timeout_s=2.0) is not None
+        spk.play(np.zeros(5 * SAMPLE_RATE, np.float32), SAMPLE_RATE)
+        pulse._stop(doomed)
+        with pytest.raises(AudioDeviceError, match="audio input failed") as info:
+            for _ in range(100):
+                mic.read(timeout_s=0.5)
+        assert "\n" not in str(info.value)
+        with pytest.raises(AudioDeviceError, match="audio output failed"):
+            for _ in range(100):
+                spk.play(np.zeros(160, np.float32), SAMPLE_RATE)
+                time.sleep(0.05)
+    finally:
+        mic.stop()
+        spk.stop()
+        pulse._stop(doomed)

@@ -171,8 +171,9 @@ STT_FIXES = [
     (r"\bratelimit", "rate limit"),
     (r"\btrain(s|ed|ing)?\b(?= (?:the |that |this |all )?(?:eu|us|ap|region|regions|traffic|node|nodes|host|hosts|"
      r"pod|pods|zone|az|cluster|connections|it|that|them)\b)", r"drain\1"),
-    (r"\b(the|an|a) (?:off|oath|orth)\b(?= (?:service|deploy|deployment|database|db|pods|team|release|rollout|change|cluster)\b)",
-     r"\1 auth"),
+    (r"\b(the|an|a|upstream) (?:off|oath|orth)\b(?= (?:service|deploy|deployment|database|db|pods|team|release|rollout|"
+     r"change|cluster|timeout|timeouts|token|tokens)\b)", r"\1 auth"),
+    (r"\bin points?\b", "endpoints"),
     (r"\boath\b", "auth"),
     (r"\bp (\d\d)\b", r"p\1"),
     (r"\b(\d) x x\b", r"\1xx"),
@@ -349,6 +350,9 @@ BASE_FRAMES = (
     ("can", "somebody"), ("can", "anyone"), ("someone",), ("somebody",), ("i",), ("we",), ("please",),
     ("i", "am", "going", "to"), ("we", "are", "going", "to"), ("i", "think", "we", "should"), ("let", "me"),
 )
+# Frames that propose without committing ("we could roll back"): they set a proposed kind only.
+PROPOSAL_FRAMES = BASE_FRAMES + (("could",), ("can",), ("might",), ("may",), ("will", "need", "to"),
+                                 ("might", "have", "to"), ("may", "need", "to"))
 ING_FRAMES = (("i", "am"), ("we", "are"), ("am",), ("are", "now"))
 PASSIVE_FRAMES = (("to", "be"), ("be",), ("get",), ("gets",), ("getting",))
 JUST_FRAMES = (("i", "just"), ("we", "just"), ("i", "have", "just"), ("we", "have", "just"), ("i", "have", "now"),
@@ -390,6 +394,10 @@ _FLAG_WORDS = frozenset({"flag", "flags", "feature", "toggle", "switch", "integr
 _SHED_WORDS = frozenset({"batch", "crawler", "crawlers", "cron", "traffic", "load", "requests", "scraper", "bots"})
 _DEPLOYISH = frozenset({"deploy", "deploys", "deployment", "deployments", "release", "releases", "pipeline",
                         "rollouts", "merges", "changes", "train", "shipping"})
+_PREFERRED_ENTITIES = {
+    "@off": frozenset({"flag", "feature", "toggle", "cache", "integration"}),
+    "@revert": frozenset({"deploy", "deployment", "release", "version", "build", "commit", "config", "change"}),
+}
 _RESTARTABLE = frozenset({"pods", "pod", "instances", "containers", "workers", "hosts", "nodes"})
 _KILLABLE = frozenset({"query", "queries", "connection", "connections", "session", "sessions", "process",
                        "processes", "job", "jobs", "transaction", "transactions", "consumer", "consumers", "worker"})
@@ -491,7 +499,7 @@ BLAST_RADIUS_PATTERNS = [
     r"traffic|markets|platforms|devices)\b",
     r"\bwho is (?:affected|impacted|seeing)\b", r"\bwhat is (?:affected|impacted|broken)\b", r"\bblast radius\b",
     r"\ball (?:regions|users|customers|endpoints|accounts|tenants)\b", r"\bjust (?:one|1) region\b",
-    r"\bwhat percent(?:age)?\b", r"\bhow (?:widespread|bad|big|many)\b", r"\bscope\b", r"\bis it global\b",
+    r"\bwhat percent(?:age)?\b", r"\bboth regions\b", r"\bonly (?:one|1|some)\b", r"\bevery (?:request|region|user|customer)\b", r"\bhow (?:widespread|bad|big|many)\b", r"\bscope\b", r"\bis it global\b",
     r"\b(?:specific|particular|certain|some) (?:accounts|customers|users|regions|endpoints)\b",
     r"\baffect(?:ed|ing)? (?:all|everyone|every)\b", r"\bwhat is the impact\b", r"\b(?:customer|user) impact\b",
 ]
@@ -504,10 +512,11 @@ SIGNAL_WORDS = (r"\b(?:dashboard|dashboards|metric|metrics|graph|graphs|error ra
                 r"monitoring|alerts|alert|throughput|hit rate|replication lag|lag|queue depth|status page|resolving|"
                 r"resolve|expire|expiry|expires|heap|gc|disk|timeouts|timeout|errors say|error message|error messages|"
                 r"5xx|500s|in sync|caught up|load|utilization|utilisation|grafana|datadog|apm|doing|look like|"
-                r"looks like|rps|qps|requests per second|stack trace|exceptions|exception)\b")
+                r"looks like|rps|qps|requests per second|stack trace|exceptions|exception|getting worse|stable|trend|"
+                r"going up|increasing|spiking|recovered|recovering)\b")
 CHECK_VERBS = (r"\b(?:check|checking|look at|looking at|look into|pull up|watch|watching|monitor|monitoring|"
                r"keep an eye|see|seeing|confirm|verify|show me|let me|tell me|i want to know|find out|review|"
-               r"dig into|open|compare)\b")
+               r"dig into|compare)\b")
 INFO_REQUEST = r"\b(?:let me (?:check|see|look)|tell me|show me|i want to know|i would like to know|i need to know|find out|can you tell)\b"
 HYPOTHESIS_PATTERNS = [
     r"\bi think (?:it is|the|that is|this is|its|it|that|this)\b(?! (?:we|i|you) )", r"\bmy (?:hunch|guess|bet|theory|money)\b",
@@ -517,7 +526,7 @@ HYPOTHESIS_PATTERNS = [
     r"\bcaused by\b", r"\bthe cause\b", r"\b(?:will|would) just\b", r"\bmakes it worse\b", r"\bmake it worse\b",
     r"\b(?:will|would|is) not (?:going to )?(?:help|fix|work|solve)\b", r"\bnot going to (?:help|fix|work)\b",
     r"\bif (?:it|this|that) is (?:the|a|an)\b", r"\bif the \w+(?: \w+)? is\b", r"\bturns out\b", r"\bassuming (?:it|the|this)\b",
-    r"\bmy read is\b", r"\bleaking\b", r"\bexhaust(?:ed|ion)\b", r"\bthe timing lines up\b",
+    r"\bmy read is\b", r"\b(?:that|which|this) (?:fits|explains|would explain|lines up)\b", r"\bsettles it\b", r"\bleaking\b", r"\bexhaust(?:ed|ion)\b",
 ]
 COMMUNICATION_PATTERNS = [
     r"\bstatus update\b", r"\bupdate (?:the |our )?(?:status|stakeholders|support|customers|channel|incident|them|"
@@ -540,7 +549,9 @@ POSTMORTEM_PATTERNS = [
     r"\bgoing forward\b", r"\bin the future\b", r"\bnext time\b", r"\blong(?:er)? term\b", r"\blessons learned\b",
     r"\bcontributing factors?\b", r"\bimpact was\b", r"\bthe mitigation was\b", r"\bmitigated by\b",
     r"\bwe mitigated\b", r"\bwrite ?up\b", r"\bretro(?:spective)?\b",
-    r"\b(?:\w+ed|went|was|were|took|came|froze|began|rose|fell|dropped) (?:\S+ ){0,4}?at \d{1,2}(?: \d\d)?\b",
+    # Narrated actions with a time: "we rolled back at 2:10", "the flag was turned off at 2:05".
+    r"\b(?:we|i) (?:\S+ )?(?:\w+ed|went|took|froze|began|saw|got) (?:\S+ ){0,4}?at \d{1,2}(?: \d\d)?\b",
+    r"\b(?:was|were) \w+ed (?:\S+ ){0,3}?at \d{1,2}(?: \d\d)?\b",
     r"\b(?:were|was) (?:affected|impacted|down|failing) for\b",
 ]
 BLAME_PATTERNS = [
@@ -568,6 +579,7 @@ _COMMUNICATION_RE = _compile(COMMUNICATION_PATTERNS)
 _ESCALATION_RE = _compile(ESCALATION_PATTERNS)
 _POSTMORTEM_RE = _compile(POSTMORTEM_PATTERNS)
 _BLAME_RE = _compile(BLAME_PATTERNS)
+_CHANGE_LOG_RE = re.compile(r"\b(?:deploy|deployment|release|change|audit) (?:log|logs|history)\b")
 _ALWAYS_CHANGE_RE = re.compile(r"\b(?:what changed|anything change|any changes|recent changes?|change log|changelog|deploy log|deploy history)\b")
 
 
@@ -623,7 +635,8 @@ def _make_sentence(tokens: list[str], question_mark: bool) -> _Sentence:
     words = [t for t in tokens if t != ","]
     lead = _strip_leading(words, FILLERS)
     tag = question_mark and len(words) > 2 and words[-1] in TAG_WORDS
-    starts_q = bool(lead) and lead[0] in QUESTION_STARTS
+    # "don't fail over" opens with "do" but is an order.
+    starts_q = bool(lead) and lead[0] in QUESTION_STARTS and lead[:2] != ["do", "not"]
     head = " ".join(lead)
     directive = any(tuple(lead[: len(d)]) == d for d in DIRECTIVE_STARTS)
     cleft = bool(PSEUDO_CLEFT_RE.match(head))
@@ -676,7 +689,7 @@ def _clause_actions(sentence: _Sentence, s_index: int, c_start: int, c_end: int)
 # ---------------------------------------------------------------- deciding one action
 
 
-def _decide(action: _Action, sentences: list[_Sentence], context_entities: list[str]) -> None:
+def _decide(action: _Action, sentences: list[_Sentence], context_words: list[list[str]]) -> None:
     """Set ``action.status`` to "concrete" or the first reason it is not, and its target and kind."""
     sentence = sentences[action.sentence]
     toks = sentence.tokens
@@ -689,7 +702,8 @@ def _decide(action: _Action, sentences: list[_Sentence], context_entities: list[
     if noun == "light":
         pass  # action.head moved to the light verb
     obj = _object_tokens(action, toks)
-    action.kind = _resolve_kind(action.kind, obj + toks[c_start:action.verb])
+    raw_kind = action.kind
+    action.kind = _resolve_kind(raw_kind, obj + toks[c_start:action.verb])
     if action.kind is None:
         action.status = "not a mitigation"
         return
@@ -699,7 +713,10 @@ def _decide(action: _Action, sentences: list[_Sentence], context_entities: list[
     form = _form(toks[action.head])
 
     reason = _blocking_reason(action, sentence, before_sentence, before_clause, after_clause, form, self_commit)
-    target = _target(obj, action, toks, sentences, context_entities)
+    target = _target(obj, action, toks, sentences, context_words, _PREFERRED_ENTITIES.get(raw_kind, frozenset()))
+    if target and raw_kind in ("@revert", "@off") and not _content(obj):
+        # "turn it off" takes its kind from what "it" is: a flag is a flag_off.
+        action.kind = _resolve_kind(raw_kind, obj + target.split())
     action.target = target
     if reason is None and not target:
         reason = "no target"
@@ -707,8 +724,12 @@ def _decide(action: _Action, sentences: list[_Sentence], context_entities: list[
         action.status = "concrete"
         return
     action.status = reason
-    action.proposal = reason in ("no target", "conditional", "option") or (
-        reason == "question" and (sentence.proposal_question or _at_clause_start(before_clause))
+    before_text = " " + " ".join(t for t in before_sentence if t != ",") + " "
+    embedded = any(f" {m} " in before_text for m in EMBEDDED_QUESTION)
+    framed = _at_clause_start(before_clause) or any(
+        _ends_with(_strip_trailing([t for t in before_clause if t != ","]), f) for f in PROPOSAL_FRAMES)
+    action.proposal = (reason in ("no target", "conditional", "option") and framed) or (
+        reason == "question" and (sentence.proposal_question or embedded or _at_clause_start(before_clause))
     )
 
 
@@ -873,7 +894,7 @@ def _content(words: Iterable[str]) -> list[str]:
 
 
 def _target(obj: list[str], action: _Action, toks: list[str], sentences: list[_Sentence],
-            context_entities: list[str]) -> str | None:
+            context_words: list[list[str]], prefer: frozenset[str]) -> str | None:
     content = _content(obj)
     if _form(toks[action.verb]) == "past" and not content:
         # A passive commitment names its target before the verb: "the flag needs to be turned off".
@@ -881,12 +902,16 @@ def _target(obj: list[str], action: _Action, toks: list[str], sentences: list[_S
         content = [w for w in content if w not in ("needs", "need", "has", "have", "must", "got", "get", "gets", "let")]
     if content:
         return " ".join(content[:5])
-    if any(w in ("it", "that", "this", "them", "those") for w in obj) or not obj:
-        return _entity_elsewhere(action, sentences) or (context_entities[-1] if context_entities else None)
-    return None
+    if any(w in VAGUE_OBJECTS for w in obj):
+        return None  # "restart everything" names no target, and borrowing one would invent it
+    # A pronoun or nothing at all ("roll it back", "rollback, the auth service ..."): look around.
+    found = _entity_elsewhere(action, sentences, prefer)
+    for words in reversed(context_words):
+        found = found or _entity_in(words, prefer)
+    return found
 
 
-def _entity_elsewhere(action: _Action, sentences: list[_Sentence]) -> str | None:
+def _entity_elsewhere(action: _Action, sentences: list[_Sentence], prefer: frozenset[str]) -> str | None:
     """A target named in another clause of the same utterance, nearest first, earlier before later."""
     spans = []
     for s_index, sentence in enumerate(sentences):
@@ -894,20 +919,23 @@ def _entity_elsewhere(action: _Action, sentences: list[_Sentence]) -> str | None
             if (s_index, clause) != (action.sentence, action.clause):
                 spans.append((abs(s_index - action.sentence), s_index > action.sentence, sentence.tokens[clause[0]:clause[1]]))
     for _, _, words in sorted(spans, key=lambda item: (item[0], item[1])):
-        entity = _entity_in(words)
+        entity = _entity_in(words, prefer)
         if entity:
             return entity
     return None
 
 
-def _entity_in(words: list[str]) -> str | None:
+def _entity_in(words: list[str], prefer: frozenset[str] = frozenset()) -> str | None:
+    """A short phrase around the first target-like word; one the verb prefers ("flag" for "turn off") wins."""
+    found = []
     for i, w in enumerate(words):
         if w in ENTITY_WORDS or re.fullmatch(r"v\d[\d.]*|\d+\.\d+\.\d+\.\d+", w):
-            lo = max(0, i - 2)
-            phrase = _content(words[lo: i + 2])
+            phrase = _content(words[max(0, i - 2): i + 2])
             if phrase:
-                return " ".join(phrase)
-    return None
+                found.append((w in prefer or bool(prefer and re.fullmatch(r"v\d[\d.]*", w) and "version" in prefer), phrase))
+    if not found:
+        return None
+    return " ".join(next((p for preferred, p in found if preferred), found[0][1]))
 
 
 def _resolve_kind(kind: str, words: list[str]) -> str | None:
@@ -957,13 +985,15 @@ def _resolve_kind(kind: str, words: list[str]) -> str | None:
 def _sentence_labels(sentence: _Sentence, actions: list[_Action]) -> set[str]:
     text = sentence.text
     found: set[str] = set()
-    asks = sentence.question or bool(_INFO_RE.search(text))
+    asks = sentence.question or bool(_INFO_RE.search(text)) or any(a.status == "question" for a in actions)
     checks = asks or bool(_CHECK_RE.search(text))
+    # "should we roll back the auth deploy?" proposes; the deploy is its object, not a check.
+    checks_system = checks and not sentence.proposal_question
     if _BLAST_RE.search(text) and (asks or re.search(r"\b(?:blast radius|scope|figure out|understand)\b", text)):
         found.add(lab.BLAST_RADIUS)
-    if (_CHANGE_RE.search(text) and checks) or _ALWAYS_CHANGE_RE.search(text):
+    if (_CHANGE_RE.search(text) and checks_system) or _ALWAYS_CHANGE_RE.search(text):
         found.add(lab.CHANGE_CHECK)
-    if _SIGNAL_RE.search(text) and checks:
+    if _SIGNAL_RE.search(_CHANGE_LOG_RE.sub(" ", text)) and checks_system:
         found.add(lab.SIGNAL_CHECK)
     if _HYPOTHESIS_RE.search(text) and not sentence.question:
         found.add(lab.HYPOTHESIS)
@@ -995,9 +1025,9 @@ def label_text(text: str, scenario=None, context: Sequence[str] = ()) -> Labelli
     """
     sentences = _split_sentences(text)
     actions = _find_actions(sentences)
-    context_entities = [e for e in (_entity_in(normalise(c).split()) for c in context) if e]
+    context_words = [normalise(c).split() for c in context]
     for action in actions:
-        _decide(action, sentences, context_entities)
+        _decide(action, sentences, context_words)
     actions = [a for a in actions if a.kind is not None]
     _affirmations(sentences, actions, context)
 

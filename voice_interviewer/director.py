@@ -28,6 +28,7 @@ Phases move forward only (docs/SCENARIOS.md, "Phases"):
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -100,10 +101,37 @@ def numbers_in(text: str) -> list[str]:
     return [m.group(0).rstrip(".,:") for m in _NUMBERISH.finditer(text)]
 
 
-def _default_mentions() -> Callable[[str, list[str]], bool]:
-    from voice_interviewer.analysis import mentions
+class PhraseMatcher:
+    """``analysis.mentions`` for the director: the same normalisation and whole-word rule,
+    with each turn's text normalised once and each phrase list compiled into one pattern.
 
-    return mentions
+    A turn is matched against every fact, topic, target and postmortem list;
+    calling ``mentions`` for each would normalise the same text some thirty
+    times, which is most of the director's time on a long turn (bench/bench_director.py).
+    """
+
+    def __init__(self, normalise: Callable[[str], str] | None = None):
+        if normalise is None:
+            from voice_interviewer.analysis import normalise
+        self._normalise = normalise
+        self._text: str | None = None
+        self._normalised = ""
+
+    def __call__(self, text: str, phrases: list[str]) -> bool:
+        if text != self._text:
+            self._text, self._normalised = text, self._normalise(text)
+        pattern = _phrases_pattern(self._normalise, tuple(phrases))
+        return pattern is not None and pattern.search(self._normalised) is not None
+
+
+# Shared by every director in the process: compiling a scenario's thirty-odd
+# phrase lists anew for each session made its first turn cost several ms.
+@functools.lru_cache(maxsize=4096)
+def _phrases_pattern(normalise: Callable[[str], str], phrases: tuple[str, ...]) -> re.Pattern | None:
+    alternatives = sorted({re.escape(n) for n in map(normalise, phrases) if n}, key=len, reverse=True)
+    if not alternatives:
+        return None
+    return re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])")
 
 
 class Director:
@@ -116,7 +144,7 @@ class Director:
         self.seed = seed
         self.log = log if log is not None else EventLog()
         self.options = options or DirectorOptions()
-        self._mentions = mentions or _default_mentions()
+        self._mentions = mentions or PhraseMatcher()
         self._rng = random.Random(seed)
 
         self.phase = TRIAGE
@@ -266,15 +294,17 @@ class Director:
     def _mitigate(self, u: Utterance) -> list[Action]:
         mitigation = self._match_mitigation(u)
         first = self.first_mitigation_s is None
+        # A turn typed (or spoken over the briefing) before the clock started counts from t0.
+        onset_s = max(u.onset_s, self.t0_s)
         if first:
-            self.first_mitigation_s = u.onset_s
+            self.first_mitigation_s = onset_s
         if mitigation is not None and mitigation.id in self.applied:
             return [self._say(act.ACKNOWLEDGE, DEFAULT_REPEAT, mitigation_id=mitigation.id)]
         kind = mitigation.kind if mitigation else (u.mitigation_kind or "other")
         outcome, response = self._effect(mitigation) if mitigation else ("unknown", self.scenario.unrecognised)
         self.log.append(
             self.now_s, ev.MITIGATION, mitigation_id=mitigation.id if mitigation else None, mitigation_kind=kind,
-            outcome=outcome, first=first, latency_s=round(u.onset_s - self.t0_s, 3), quote=u.text,
+            outcome=outcome, first=first, latency_s=round(onset_s - self.t0_s, 3), quote=u.text,
         )
         self.happened |= {"any_mitigation", f"mitigation_kind:{kind}"}
         if mitigation is None:
@@ -303,6 +333,11 @@ class Director:
 
     def _match_mitigation(self, u: Utterance) -> Mitigation | None:
         """The scenario's mitigation the turn proposes: its kind, and one of its targets named."""
+        hint = getattr(u, "mitigation_id", None)  # analysis.label_utterances matched it already
+        if hint is not None:
+            found = next((m for m in self.scenario.mitigations if m.id == hint), None)
+            if found is not None:
+                return found
         kind = u.mitigation_kind
         same_kind = [m for m in self.scenario.mitigations if m.kind == kind]
         for m in same_kind:
@@ -359,7 +394,7 @@ class Director:
         missing = [n for n in self.scenario.postmortem.elements if n not in self._postmortem_covered]
         if not missing or self._postmortem_turns >= self.scenario.postmortem.max_turns:
             return actions + self._close("postmortem complete" if not missing else "postmortem turns used")
-        if not actions:
+        if not any(a.intent == act.PUSHBACK for a in actions):
             names = [ELEMENT_NAMES.get(n, n.replace("_", " ")) for n in missing]
             ask = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
             actions.append(self._say(act.POSTMORTEM_PROMPT, f"What about {ask}?"))

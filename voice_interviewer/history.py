@@ -46,11 +46,11 @@ RUBRIC_KEYS = (
     "blameless_postmortem",
 )
 RUBRIC_SHORT = {
-    "bias_to_action": "action",
-    "signal_usage": "signals",
-    "diagnostic_precision": "diagnosis",
-    "reversible_mitigation": "reversible",
-    "blameless_postmortem": "postmortem",
+    "bias_to_action": "act",
+    "signal_usage": "sig",
+    "diagnostic_precision": "diag",
+    "reversible_mitigation": "rev",
+    "blameless_postmortem": "pm",
 }
 # Report keys kept in summary_json: enough for `compare` by id without the session folder.
 SUMMARY_KEYS = ("format_version", "source", "scenario", "seed", "t0_s", "duration_s", "mark_s", "mitigation",
@@ -385,25 +385,36 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_table(rows: list[dict[str, Any]], scenario_id: str | None) -> None:
+    """One line per attempt, narrow enough for an 80-column terminal."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    title = f"attempts at {scenario_id}" if scenario_id else "attempts"
-    table = Table(title=title, title_justify="left")
-    for name, justify in (("id", "right"), ("date", "left"), ("scenario", "left"), ("seed", "right"),
-                          ("mitigation", "right")):
-        table.add_column(name, justify=justify)
+    scenarios = sorted({r["scenario_id"] for r in rows})
+    one_scenario = len(scenarios) == 1
+    table = Table(title=f"attempts at {scenarios[0]}" if one_scenario else "attempts", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("date", no_wrap=True)
+    if not one_scenario:
+        table.add_column("scenario", overflow="fold")
+    table.add_column("seed", justify="right", no_wrap=True)
+    table.add_column("mitigation", justify="right", no_wrap=True)
     for key in RUBRIC_KEYS:
-        table.add_column(RUBRIC_SHORT[key], justify="right")
+        table.add_column(RUBRIC_SHORT[key], justify="right", no_wrap=True)
     table.add_column("source", overflow="fold")
     for r in rows:
-        table.add_row(
-            str(r["id"]), (r["attempted_at"] or "")[:16].replace("T", " "), r["scenario_id"],
-            "" if r["seed"] is None else str(r["seed"]), _latency_cell(r),
-            *["–" if r[k] is None else str(r[k]) for k in RUBRIC_KEYS],
-            r["source_name"] or "",
-        )
-    Console(soft_wrap=False).print(table)
+        cells = [str(r["id"]), (r["attempted_at"] or "")[5:16].replace("T", " ")]
+        if not one_scenario:
+            cells.append(r["scenario_id"])
+        cells += ["" if r["seed"] is None else str(r["seed"]), _latency_cell(r)]
+        cells += ["–" if r[k] is None else str(r[k]) for k in RUBRIC_KEYS]
+        cells.append(r["source_name"] or "")
+        table.add_row(*cells)
+    console = Console(soft_wrap=False)
+    console.print(table)
+    console.print("scores 0–4: " + ", ".join(f"{RUBRIC_SHORT[k]} = {k.replace('_', ' ')}" for k in RUBRIC_KEYS),
+                  style="dim")
 
 
 def _latency_cell(r: dict[str, Any]) -> str:
@@ -421,7 +432,7 @@ def write_chart(rows: list[dict[str, Any]], path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     xs = list(range(1, len(rows) + 1))
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True,
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True,
                                       gridspec_kw={"height_ratios": [3, 2]})
     latencies = [r["mitigation_latency_s"] for r in rows]
     marks = [r["mark_s"] or DEFAULT_MARK_S for r in rows]
@@ -437,13 +448,15 @@ def write_chart(rows: list[dict[str, Any]], path: Path) -> Path:
     top.legend(loc="upper right", fontsize=8)
     top.set_title("voice-interviewer: progress over attempts")
 
-    for key in RUBRIC_KEYS:
-        values = [r[key] for r in rows]
-        bottom.plot(xs, [float("nan") if v is None else v for v in values], marker=".", label=RUBRIC_SHORT[key])
-    bottom.set_ylim(-0.2, 4.2)
+    for i, key in enumerate(RUBRIC_KEYS):
+        # Scores are small integers and often equal: nudge each line a little so none hides another.
+        nudge = (i - 2) * 0.07
+        values = [float("nan") if r[key] is None else r[key] + nudge for r in rows]
+        bottom.plot(xs, values, marker=".", label=key.replace("_", " "))
+    bottom.set_ylim(-0.3, 4.3)
     bottom.set_yticks(range(5))
     bottom.set_ylabel("score (0–4)")
-    bottom.legend(loc="lower right", fontsize=7, ncol=5)
+    bottom.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), fontsize=7, ncol=3, frameon=False)
     bottom.set_xticks(xs, [f"#{r['id']}\n{(r['attempted_at'] or '')[5:10]}" for r in rows], fontsize=7)
     bottom.set_xlabel("attempt")
     for ax in (top, bottom):

@@ -58,7 +58,7 @@ def judge_report(report: dict[str, Any], settings: LLMSettings, client: Any = No
     """
     result = _base_result(settings)
     transcript = transcript_text(report)
-    if not transcript:
+    if not candidate_text(report).strip():
         result.update(status="failed", reason="no candidate speech to judge")
     else:
         try:

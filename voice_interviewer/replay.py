@@ -152,7 +152,7 @@ def replay_path(path: str | Path, options: ReplayOptions | None = None, *,
 
     report = build(source, scenario, heard, log, interviewer, options)
     if out_dir is not None:
-        write(report, out_dir, source)
+        write(report, out_dir)
     if options.history:
         record_history(report)
 
@@ -306,13 +306,10 @@ def make_transcriber(scenario, whisper_model: str | None = None):
 
 
 def label(heard: Heard, scenario) -> None:
+    """Label the candidate's utterances in place; the interviewer's lines are their context."""
     from voice_interviewer.analysis import label_utterances
 
-    candidate = [u for u in heard.utterances if u.speaker == CANDIDATE]
-    labelled = label_utterances(candidate, scenario)
-    if labelled is not None:  # the contract allows labelling in place or returning the list
-        by_id = {id(u): u for u in labelled}
-        heard.utterances = [by_id.get(id(u), u) for u in heard.utterances]
+    label_utterances(heard.utterances, scenario)
 
 
 def direct(heard: Heard, scenario, seed: int, kind: str) -> tuple[EventLog, list[dict[str, Any]]]:
@@ -415,42 +412,35 @@ def _log_candidate_turns(log: EventLog, utterances: list[Utterance]) -> None:
 
 def build(source: ReplayInput, scenario, heard: Heard, log: EventLog,
           interviewer: list[dict[str, Any]], options: ReplayOptions) -> dict[str, Any]:
+    from voice_interviewer.models import BUNDLED_WHISPER
     from voice_interviewer.report import build_report
 
-    events = list(source.session.events) if source.kind == SESSION else list(log.events)
-    report = build_report(
-        source={"path": str(source.path), "kind": source.kind, "name": source.name},
-        scenario=scenario,
-        utterances=heard.utterances,
-        events=events,
-        interviewer=interviewer,
-        t0_s=heard.t0_s,
-        duration_s=heard.duration_s,
-        seed=options.seed,
-        meta={"models": {"whisper": options.whisper_model or "tiny.en (bundled)"},
-              "timings_s": {k: round(v, 3) for k, v in heard.timings_s.items()}},
+    meta: dict[str, Any] = {"models": {"whisper": options.whisper_model or BUNDLED_WHISPER}}
+    if source.kind == TRANSCRIPT:
+        meta["models"] = {}
+    meta["timings_s"] = {k: round(v, 3) for k, v in heard.timings_s.items()}
+    if source.kind == SESSION:
+        events = list(source.session.events)
+        meta.update({k: source.session.meta[k] for k in ("started_at", "mode") if k in source.session.meta})
+    else:
+        events = list(log.events)
+    return build_report(
+        utterances=heard.utterances, events=events, scenario=scenario, t0_s=heard.t0_s,
+        source={"path": str(source.path.resolve()), "kind": source.kind, "name": source.name},
+        duration_s=heard.duration_s, seed=options.seed, interviewer=interviewer, meta=meta,
     )
-    return report
 
 
-def write(report: dict[str, Any], out_dir: Path, source: ReplayInput) -> list[Path]:
+def write(report: dict[str, Any], out_dir: Path) -> list[Path]:
+    """report.json, report.md and (when report_html is installed) report.html."""
     from voice_interviewer.report import write_reports
 
     try:
-        written = list(write_reports(report, out_dir))
-        written += _write_html(report, out_dir, source.audio_path)
+        written = write_reports(report, out_dir)
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot write the report ({exc.strerror or exc})") from None
     report.setdefault("meta", {})["written"] = [str(p) for p in written]
     return written
-
-
-def _write_html(report: dict[str, Any], out_dir: Path, audio_path: Path | None) -> list[Path]:
-    try:
-        from voice_interviewer.report_html import write_html
-    except ImportError:
-        return []  # report.html is an optional extra view; json and md carry everything
-    return [write_html(report, out_dir, audio_path=audio_path)]
 
 
 def record_history(report: dict[str, Any]) -> None:

@@ -16,7 +16,9 @@ skipped. Between and during turns the director gets a tick every second, so
 timers, curveballs and monologue interruptions land where they would live.
 
 ``practice --text`` runs the same engine on turns typed at the keyboard, on
-the wall clock, and writes a session folder (events, meta, report; no audio).
+the wall clock (the mitigation clock starts when the briefing is on screen),
+and writes a session folder: events (each turn as a ``transcript_final`` with
+its utterance), meta and the report; the two WAVs stay empty.
 """
 
 from __future__ import annotations
@@ -116,20 +118,25 @@ def candidate_utterance(text: str, start_s: float, end_s: float | None = None) -
     return Utterance(start_s=start_s, end_s=end_s, text=text, words=words, speaker=CANDIDATE)
 
 
-def label(utterance: Utterance, scenario: Scenario) -> Utterance:
-    from voice_interviewer.analysis import label_utterances
+def label(utterance: Utterance, scenario: Scenario, context: list[str] | None = None) -> Utterance:
+    """Label one turn as analysis.label_utterances would, with the last lines as context ("roll it back")."""
+    from voice_interviewer.analysis import label_text
 
-    labelled = label_utterances([utterance], scenario)
-    # The analysis contract allows labelling in place or returning the list.
-    return labelled[0] if labelled else utterance
+    result = label_text(utterance.text, scenario, context=context or [])
+    utterance.labels = list(result.labels)
+    utterance.mitigation_kind = result.mitigation_kind
+    utterance.concrete_mitigation = result.concrete
+    utterance.mitigation_id = result.mitigation_id  # a hint for the director, as label_utterances sets it
+    return utterance
 
 
 class _Dialogue:
     """Collects what was said and what happened, in order, as the run goes."""
 
     def __init__(self, director: Director, voice: Any = None,
-                 on_entry: Callable[[dict[str, Any]], None] | None = None):
+                 on_entry: Callable[[dict[str, Any]], None] | None = None, paced: bool = True):
         self.director = director
+        self.paced = paced  # spoken lines take time; typed ones appear at once
         self.voice = voice
         self.on_entry = on_entry
         self.entries: list[dict[str, Any]] = []
@@ -164,12 +171,16 @@ class _Dialogue:
         batch = self.new_events()
         for action in actions:
             text = self._spoken(action)
-            start_s = action.t_s if action.interrupt else max(action.t_s, self.interviewer_free_s)
-            self.interviewer_free_s = start_s + speaking_time_s(text)
+            start_s = action.t_s if action.interrupt or not self.paced else max(action.t_s, self.interviewer_free_s)
+            self.interviewer_free_s = start_s + (speaking_time_s(text) if self.paced else 0.0)
             batch.append({"type": "line", "speaker": INTERVIEWER, "t_s": round(start_s, 3), "text": text,
                           **{k: v for k, v in action.to_json().items() if k not in ("t_s", "text")}})
         for entry in sorted(batch, key=lambda e: e["t_s"]):  # stable: an event before the line it caused
             self.add(entry)
+
+    def context(self) -> list[str]:
+        """The last two lines before the current turn, oldest first (analysis.CONTEXT_UTTERANCES)."""
+        return [e["text"] for e in self.entries if e["type"] == "line"][-3:-1]
 
     def _spoken(self, action: Action) -> str:
         if self.voice is None:
@@ -205,7 +216,7 @@ def run_turns(scenario: Scenario | str | Path, turns: list[Turn] | list[str], se
         # The line goes in when the candidate starts talking, so a cut-in lands after it.
         entry = dialogue.candidate(utterance)
         clock_s = _tick_until(director, dialogue, clock_s, utterance.end_s, speaking_from_s=start_s)
-        utterance = label(utterance, scenario)
+        utterance = label(utterance, scenario, dialogue.context())
         dialogue.labelled(entry, utterance)
         director.log.append(utterance.end_s, ev.TRANSCRIPT_FINAL, text=utterance.text,
                             onset_s=round(utterance.onset_s, 3), utterance=utterance.to_json())
@@ -299,7 +310,7 @@ def _mmss(t_s: float) -> str:
 
 
 def _clock(t_s: float, t0_s: float) -> str:
-    if t_s < t0_s:
+    if t_s < t0_s - 0.01:  # times in entries are rounded to the ms
         return ""
     return f"+{_mmss(t_s - t0_s)}"
 
@@ -398,7 +409,7 @@ class _TypedRehearsal:
         self.lock = threading.Lock()
         self.utterances: list[Utterance] = []
         self.interviewer_lines: list[dict[str, Any]] = []
-        self.dialogue = _Dialogue(self.director, voice, on_entry=self._print)
+        self.dialogue = _Dialogue(self.director, voice, on_entry=self._print, paced=False)
         self._stop = threading.Event()
 
     def _print(self, entry: dict[str, Any]) -> None:
@@ -414,8 +425,9 @@ class _TypedRehearsal:
         self.director.log.append(0.0, ev.SESSION_STARTED, source="text", scenario=self.scenario.id)
         print(f"{self.scenario.title} ({self.scenario.id}). Type your turns; 'quit' or Ctrl-D ends.", file=self.out)
         with self.lock:
+            # Typed, the briefing is read, not heard: the clock starts when it is on screen.
             now_s = self.clock.now_s()
-            self.dialogue.interviewer(self.director.start(now_s, now_s + speaking_time_s(self.scenario.briefing_text)))
+            self.dialogue.interviewer(self.director.start(now_s, briefing_ended_s=now_s))
         ticker = threading.Thread(target=self._tick, args=(max_s,), daemon=True)
         ticker.start()
         try:
@@ -439,7 +451,8 @@ class _TypedRehearsal:
             # before Enter, never before the prompt appeared.
             start_s = max(prompt_s, end_s - speaking_time_s(text))
             with self.lock:
-                u = label(candidate_utterance(text, start_s, end_s), self.scenario)
+                context = [e["text"] for e in self.dialogue.entries if e["type"] == "line"][-2:]
+                u = label(candidate_utterance(text, start_s, end_s), self.scenario, context)
                 self.director.log.append(end_s, ev.TRANSCRIPT_FINAL, text=u.text, onset_s=round(u.onset_s, 3),
                                          utterance=u.to_json())
                 self.utterances.append(u)
@@ -460,7 +473,7 @@ class _TypedRehearsal:
 
 
 def _write_report(rehearsal: _TypedRehearsal, folder: Path, seed: int) -> list[Path]:
-    """report.json/md (and html) beside the events, when those modules are installed."""
+    """report.json/md/html beside the events (report.write_reports), when report.py is installed."""
     try:
         from voice_interviewer.report import build_report, write_reports
     except ImportError as exc:
@@ -474,11 +487,4 @@ def _write_report(rehearsal: _TypedRehearsal, folder: Path, seed: int) -> list[P
         t0_s=rehearsal.director.t0_s, duration_s=rehearsal.clock.now_s(), seed=seed,
         meta={"input": "text"},
     )
-    written = list(write_reports(report, folder))
-    try:
-        from voice_interviewer.report_html import write_html
-
-        written.append(write_html(report, folder))
-    except ImportError:
-        pass
-    return written
+    return [Path(p) for p in write_reports(report, folder)]  # json, md, and html when available

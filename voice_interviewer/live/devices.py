@@ -281,10 +281,22 @@ class _Playback:
         self._line_open = False
         self._line_handed_16k = 0
         self._last_render_t: float | None = None
+        self._line_handed_t: float | None = None
         self._idle_carry = 0.0
         self._frame_acc = _Reframer(PLAYED_FRAME_SAMPLES)
+        self._mask_acc = _Reframer(PLAYED_FRAME_SAMPLES)  # 1 where a sample belongs to a line
         self._subscribers: list[queue.Queue] = []
         self.rendered_native = 0
+
+    def set_native_rate(self, native_rate: int) -> None:
+        """The device's rate, once it is open; audio queued before then is resampled again."""
+        with self._lock:
+            if int(native_rate) == self.native_rate:
+                return
+            old_rate, self.native_rate = self.native_rate, int(native_rate)
+            for seg in self._segments:
+                seg[0] = resample(seg[0], old_rate, self.native_rate)
+                seg[2] = int(seg[2] * self.native_rate / old_rate)
 
     # loop side
     def play(self, samples: np.ndarray, sample_rate: int, new_line: bool | None) -> int:
@@ -296,6 +308,7 @@ class _Playback:
             if new_line or (new_line is None and (idle or not self._line_open)):
                 self._line_id += 1
                 self._line_handed_16k = 0
+                self._line_handed_t = None
             self._line_open = True
             if native.size:
                 self._segments.append([native, s16, 0])
@@ -339,9 +352,12 @@ class _Playback:
             return sum(seg[0].size - seg[2] for seg in self._segments) / self.native_rate
 
     def _heard_locked(self) -> int:
-        if self._last_render_t is None:
+        # Counted from the last time samples of this line were handed over,
+        # not the last callback: idle callbacks after the line's end must not
+        # keep pushing "heard" back by the device latency.
+        if self._line_handed_t is None:
             return 0
-        drained = (self.clock() - self._last_render_t) * SAMPLE_RATE
+        drained = (self.clock() - self._line_handed_t) * SAMPLE_RATE
         heard = self._line_handed_16k - self.latency_s * SAMPLE_RATE + drained
         return int(max(0, min(self._line_handed_16k, heard)))
 
@@ -366,8 +382,11 @@ class _Playback:
                 if seg[2] >= native.size:
                     self._segments.pop(0)
             self._last_render_t = self.clock()
+            if filled:
+                self._line_handed_t = self._last_render_t
             subscribers = list(self._subscribers)
         t_s = self._last_render_t
+        line_16k = sum(p.size for p in pieces)
         idle = n - filled
         if idle:
             self._idle_carry += idle * SAMPLE_RATE / self.native_rate
@@ -376,8 +395,11 @@ class _Playback:
             pieces.append(np.zeros(k, dtype=np.float32))
         self.rendered_native += n
         if subscribers and pieces:
-            for frame in self._frame_acc.push(np.concatenate(pieces)):
-                played = PlayedFrame(frame, t_s, line if filled else None)
+            samples = np.concatenate(pieces)
+            mask = np.zeros(samples.size, dtype=np.float32)
+            mask[:line_16k] = 1.0
+            for frame, frame_mask in zip(self._frame_acc.push(samples), self._mask_acc.push(mask)):
+                played = PlayedFrame(frame, t_s, line if frame_mask.any() else None)
                 for q in subscribers:
                     _put_dropping_oldest(q, played)
         return out
@@ -612,7 +634,8 @@ class SoundDeviceOutput(_OutputBase):
         index = resolve_device(self.device, "output")
         info = sd.query_devices(index, kind="output") if index is not None else sd.query_devices(kind="output")
         self.sample_rate_native = int(round(info["default_samplerate"]))
-        self._pb = _Playback(self.sample_rate_native, self.clock)
+        # the same _Playback: queues subscribed before start() must keep receiving
+        self._pb.set_native_rate(self.sample_rate_native)
         blocksize = max(1, int(self.sample_rate_native * self.blocksize_ms / 1000))
         try:
             self._stream = sd.OutputStream(device=index, channels=1, samplerate=self.sample_rate_native,

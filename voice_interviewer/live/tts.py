@@ -121,12 +121,17 @@ class Synthesizer:
         return int(self.load().config.sample_rate)
 
     def synthesize(self, text: str) -> np.ndarray:
-        """float32 mono at ``sample_rate``: every sentence of ``text``, from the cache when precomputed."""
+        """float32 mono at ``sample_rate``: every sentence of ``text``, from the cache when precomputed.
+
+        A one-sentence text returns the cached array itself (read-only).
+        """
         clips = [self._sentence(s) for s in split_sentences(text)]
+        if len(clips) == 1:
+            return clips[0]
         return np.concatenate(clips) if clips else np.zeros(0, np.float32)
 
     def stream(self, sentences: Iterable[str]) -> Iterator[np.ndarray]:
-        """One clip per sentence, synthesised only when the consumer asks for the next.
+        """One clip per sentence (read-only arrays), synthesised only when the consumer asks for the next.
 
         Each item of ``sentences`` may itself hold several sentences; they
         are cut so the first clip is as short as possible.
@@ -186,6 +191,7 @@ class Synthesizer:
             if audio is None:
                 audio = self._run_piper(normalise_for_speech(sentence))
                 self._to_disk(key, audio)
+            audio.flags.writeable = False  # shared by every caller of this sentence
             with self._cache_lock:
                 self._cache[key] = audio
             return audio
