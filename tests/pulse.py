@@ -112,6 +112,26 @@ class PulseServer:
             proc.kill()
             proc.wait()
 
+    def leak_speakers_into_mic(self, gain_db: float, latency_ms: int) -> str:
+        """Laptop echo: a module-loopback from speakers.monitor into mic_feed at ``gain_db``.
+
+        Returns the module id for ``pactl unload-module``. The loopback's own
+        latency (``latency_ms``, what PulseAudio manages to hold) is the
+        acoustic delay on top of the devices' latencies.
+        """
+        module = self.pactl("load-module", "module-loopback", f"source={SPEAKERS}.monitor", f"sink={MIC_FEED}",
+                            f"latency_msec={latency_ms}", "source_dont_move=true", "sink_dont_move=true",
+                            "sink_input_properties=media.name=echo_leak").strip()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            for row in self.pactl("list", "short", "sink-inputs").splitlines():
+                fields = row.split("\t")
+                if len(fields) > 2 and fields[2] == module:
+                    self.pactl("set-sink-input-volume", fields[0], f"{gain_db}dB")
+                    return module
+            time.sleep(0.1)
+        raise RuntimeError("the echo loopback did not appear")
+
     def pactl(self, *args: str) -> str:
         return subprocess.run(["pactl", *args], env=self.env(), check=True, capture_output=True,
                               text=True, timeout=10).stdout
@@ -190,6 +210,10 @@ def pulse_server(tmp_path_factory):
     require(Path("/usr/share/alsa/alsa.conf.d/50-pulseaudio.conf").exists()
             or Path("/etc/alsa/conf.d/50-pulseaudio.conf").exists(),
             "ALSA's pulse plugin is not installed (apt-get install libasound2-plugins)")
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        require(False, "PortAudio is not installed (apt-get install libportaudio2)")
     folder = Path(tmp_path_factory.mktemp("pulse"))
     server = _start(folder)
     try:

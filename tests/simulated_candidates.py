@@ -135,3 +135,12 @@ CANDIDATES = {
     "rolls_back_blindly": rolls_back_blindly,
     "never_mitigates": never_mitigates,
 }
+
+
+def hypothesis_driven(s: Scenario) -> list[Turn]:
+    """States a hypothesis before each question, then names the cause: what an investigation rewards."""
+    questions = askable_questions(s)
+    turns = [Turn(f"My hypothesis is that one segment broke. {q}", 5.0 + 20.0 * i)
+             for i, (_, q) in enumerate(questions[:5])]
+    cause = " and ".join(group[0] for group in s.root_cause_reveal.requires)
+    return turns + [Turn(f"I think it's {cause}.", 120.0), Turn(postmortem_line(s), 160.0)]

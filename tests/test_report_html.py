@@ -245,3 +245,34 @@ def test_clicking_a_transcript_line_plays_from_its_start(rendered, browser, whic
                                  "(document.getElementById('recording').currentTime)")
     assert current == pytest.approx(expected, abs=0.5)  # playback may have moved on a few frames
     assert browser.eval("document.querySelector('li.playing').dataset.start") == f"{expected:.3f}"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_replayed_fixture_report_plays_in_chromium(browser, tmp_path):
+    """The whole way: a rendered rehearsal replayed by the real pipeline, its report.html opened."""
+    from conftest import FIXTURES_DIR
+    from voice_interviewer.replay import replay_path
+
+    fixture = FIXTURES_DIR / "fast_rollback.wav"
+    require(fixture.is_file(), f"{fixture} is missing (audio_fixtures/render.py makes it)")
+    out = tmp_path / "report"
+    report = replay_path(fixture, out_dir=out, history=False, progress=False)
+    html_path = out / "report.html"
+    browser.navigate(html_path.as_uri())
+
+    assert browser.eval("document.querySelectorAll('li.utterance').length") == len(report["utterances"])
+    assert browser.eval("document.querySelectorAll('.score').length") == 5
+    _wait_for(browser, "document.getElementById('recording').readyState >= 1")
+    concrete = [u for u in report["utterances"] if u["concrete_mitigation"]]
+    assert concrete, "the fixture's rollback was not detected"
+    x, y, start = browser.eval("""(() => {
+        const el = document.querySelector('li.utterance.concrete');
+        el.scrollIntoView({block: 'center'});
+        const r = el.querySelector('.text').getBoundingClientRect();
+        return [r.x + 10, r.y + r.height / 2, +el.dataset.start];
+    })()""")
+    browser.click(x, y)
+    current = _wait_for(browser, f"(t => Math.abs(t - {start}) < 0.5 && t)"
+                                 "(document.getElementById('recording').currentTime)")
+    assert current == pytest.approx(concrete[0]["words"][0]["start"], abs=0.5)

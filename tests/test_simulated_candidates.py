@@ -287,3 +287,48 @@ def test_typed_rehearsal_quits_on_quit(tmp_path):
     [folder] = [p for p in tmp_path.iterdir() if p.is_dir()]
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     assert isinstance(meta["seed"], int) and meta["ended_in_phase"] == "triage"
+
+
+# ------------------------------------------------------------ --voice openai, wired through voice.make_voice
+
+
+@pytest.mark.parametrize("model,reply,expect_fallback", [
+    ("500", "", True),  # the endpoint fails: every line is the scripted one, each fallback logged
+    ("ok", "Tell me what you would do next.", True),  # a line without the required facts is rejected
+])
+def test_simulate_openai_voice_falls_back_to_the_scripted_line(tmp_path, monkeypatch, capsys, model, reply,
+                                                                 expect_fallback):
+    import argparse
+
+    from fake_openai import FakeOpenAI
+    from voice_interviewer import simulate
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    turns = tmp_path / "turns.txt"
+    turns.write_text("00:05 Which endpoints are failing?\n", encoding="utf-8")
+    with FakeOpenAI() as server:
+        server.reply = reply
+        args = argparse.Namespace(scenario="core-api-500s", candidate=str(turns), seed=0, json=True, voice="openai",
+                                  llm_model=model, llm_base_url=server.base_url, config=None)
+        assert simulate.main(args) == 0
+        assert server.requests, "the voice asked the endpoint"
+    out = json.loads(capsys.readouterr().out)
+    answer = next(d for d in out["dialogue"] if d.get("intent") == "answer")
+    s = load_scenario("core-api-500s")
+    assert answer["text"] == s.fact("blast-radius").answer
+    assert any(e["kind"] == "voice_fallback" for e in out["events"]) == expect_fallback
+
+
+@pytest.mark.parametrize("scenario_id", [i for i in SCENARIO_IDS if load_scenario(i).style == "investigation"])
+def test_investigation_rewards_hypothesis_driven_questioning(scenario_id):
+    from simulated_candidates import hypothesis_driven
+
+    s = scenario(scenario_id)
+    result = run_turns(s, hypothesis_driven(s), seed=0)
+    assert not fired_by_trigger(result, s, "no_hypothesis")
+    assert "phase" in {s.complication(c).trigger.type for c in result["complications"]}  # "how would you test it?"
+    assert result["root_cause_earned"] and result["phase"] == "end"
+    assert not events(result, "mitigation")
+    unfocused = run(scenario_id, "slow_diagnoser")
+    assert fired_by_trigger(unfocused, s, "no_hypothesis") and not unfocused["root_cause_earned"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voice_interviewer.utterances import CANDIDATE, INTERVIEWER, Utterance, Word
+from voice_interviewer.utterances import CANDIDATE, Utterance, Word
 
 WORDS_PER_S = 2.5
 

@@ -99,7 +99,7 @@ import bisect
 import functools
 import logging
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from voice_interviewer import labels as lab
@@ -320,7 +320,8 @@ POSTMORTEM_CUES = ("postmortem", "post mortem", "follow up", "followup", "action
 AUTOMATION_WORDS = frozenset({"automatically", "automated", "automatic", "auto"})
 HABITUAL_CUES = ("whenever", "usually", "normally", "always", "typically", "generally", "every time", "each time",
                  "every night", "on their own", "on its own")
-OPTION_WORDS = frozenset({"option", "options", "alternative", "alternatively", "possibility", "choice", "choices"})
+OPTION_WORDS = frozenset({"option", "options", "alternative", "alternatively", "possibility", "choice", "choices",
+                          "ideally", "theoretically", "hypothetically"})
 # What a verb can be followed by when it is the subject, not a command ("the restart freed ...").
 SUBJECT_FOLLOWERS = frozenset({"'s", "is", "was", "did", "does", "will", "would", "takes", "took", "finished",
                                "completed", "helped", "worked", "failed", "went", "has", "had", "should", "might",
@@ -483,7 +484,10 @@ ACTION_PATTERNS = (
     _ap("renew", "other", r"\brenew(?:s|ed|ing)?\b"),
     _ap("rotate secret", "other", r"\brotat(?:e|es|ed|ing) (?:the )?(?:\S+ ){0,3}?(?:cert|certs|certificate|certificates|key|keys|credentials|secret|secrets|token|tokens)\b"),
     _ap("push fix", "other", r"\bpush(?:es|ed|ing)? (?:the |a )?(?:new |renewed |fixed )?(?:cert|certificate|certificates|fix|hotfix|patch)\b"),
-    _ap("flush", "other", r"\b(?:flush|flushes|flushed|flushing|purge|purges|purged|purging|clear|clears|cleared|clearing|wipe|wipes|wiped|wiping)(?: out)? (?:the )?(?:\S+ ){0,3}?(?:cache|caches|queue|queues|logs|log|disk|keys|tmp|backlog|cdn)\b"),
+    # "purge"/"flush" only ever act on caches and queues, so they need no named object; "clear" does.
+    _ap("purge", "other", r"\b(?:flush|flushes|flushed|flushing|purge|purges|purged|purging)\b"),
+    _ap("clear", "other", r"\b(?:clear|clears|cleared|clearing|wipe|wipes|wiped|wiping)(?: out)? (?:the )?(?:\S+ ){0,3}?(?:cache|caches|queue|queues|logs|log|disk|keys|tmp|backlog|cdn)\b"),
+    _ap("send on site", "other", r"\bsend(?:s|ing)? (?:a |an |the |our |someone|somebody)(?:\S+ ){0,3}?(?:on site|onsite|to the (?:data cent(?:re|er)|dc|colo))\b"),
     _ap("warm cache", "other", r"\bwarm(?:s|ed|ing)? (?:up )?(?:the )?(?:\S+ ){0,2}?cache\b"),
     _ap("raise limit", "other", r"\b(?:bump|increase|raise|double|grow|extend|expand|lower|reduce|decrease|shorten|lengthen|resize)(?:s|d|ed|ing)? (?:up )?(?:the )?(?:\S+ ){0,4}?(?:pool|connections|connection limit|timeout|timeouts|ttl|limit|limits|memory|heap|disk|volume|quota|buffer)\b"),
     _ap("circuit breaker", "other", r"\b(?:open|opens|opened|opening|trip|trips|tripped|tripping|enabl(?:e|es|ed|ing)) (?:the )?(?:\S+ ){0,3}?circuit breaker\b"),
@@ -699,8 +703,7 @@ def _decide(action: _Action, sentences: list[_Sentence], context_words: list[lis
     if noun == "subject":
         action.status = "noun mention"
         return
-    if noun == "light":
-        pass  # action.head moved to the light verb
+    # With a light verb ("kick off a rollback of auth") the head is now that verb.
     obj = _object_tokens(action, toks)
     raw_kind = action.kind
     action.kind = _resolve_kind(raw_kind, obj + toks[c_start:action.verb])

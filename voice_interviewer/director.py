@@ -182,6 +182,8 @@ class Director:
         which is what replay wants: its t0 is already the end of the briefing.
         """
         text = self.scenario.briefing_text
+        if self.t0_s is not None:  # the clock starts once
+            return []
         self.t0_s = float(briefing_ended_s if briefing_ended_s is not None else t_s)
         self.now_s = max(self.now_s, self.t0_s)
         self.log.append(self.t0_s, ev.BRIEFING_ENDED, scenario=self.scenario.id, seed=self.seed)
@@ -234,7 +236,8 @@ class Director:
             self._diagnostic_streak = 0
         elif is_question:
             self._diagnostic_streak += 1
-            self._questions_since_hypothesis += 1
+            if lab.HYPOTHESIS not in labels:  # a question that tests a stated hypothesis is focused
+                self._questions_since_hypothesis += 1
 
         # Blame is pushed back on, but a mitigation said in the same breath still happens.
         actions = [self._pushback(u, "blame", self.scenario.blame_pushback)] if lab.BLAME in labels else []

@@ -25,11 +25,9 @@ import json
 import logging
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
-
-import numpy as np
 
 from voice_interviewer import events as ev
 from voice_interviewer.errors import UserError
@@ -98,7 +96,6 @@ class Heard:
     utterances: list[Utterance]
     duration_s: float
     t0_s: float
-    audio_float32: np.ndarray | None = None
     interviewer_events: list[Event] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
 
@@ -222,9 +219,11 @@ def hear(source: ReplayInput, scenario, options: ReplayOptions, transcriber: Any
 
 
 def read_transcript_file(path: Path) -> Heard:
+    """Cues cut into sentences like Whisper's segments; a sentence after the
+    first in a cue gets its onset from the cue's evenly spread word times."""
     from voice_interviewer.transcripts import read_transcript
 
-    utterances = read_transcript(path)
+    utterances = split_sentences(read_transcript(path))
     duration_s = max((u.end_s for u in utterances), default=0.0)
     return Heard(utterances=utterances, duration_s=duration_s, t0_s=0.0)
 
@@ -241,7 +240,7 @@ def transcribe_file(audio_path: Path, scenario, options: ReplayOptions, transcri
 
     clock = time.perf_counter()
     transcriber = transcriber or make_transcriber(scenario, options.whisper_model)
-    with progress_bar(duration_s, enabled=options.progress) as on_progress:
+    with ProgressBar(duration_s, enabled=options.progress) as on_progress:
         utterances = transcriber.transcribe(audio_float32, progress=on_progress)
     timings["transcribe_s"] = time.perf_counter() - clock
 
@@ -252,8 +251,7 @@ def transcribe_file(audio_path: Path, scenario, options: ReplayOptions, transcri
         u.speaker = CANDIDATE
     logger.info("transcribed %.1f s of audio into %d utterances in %.2f s",
                 duration_s, len(utterances), timings["transcribe_s"])
-    return Heard(utterances=utterances, duration_s=duration_s, t0_s=0.0,
-                 audio_float32=audio_float32, timings_s=timings)
+    return Heard(utterances=utterances, duration_s=duration_s, t0_s=0.0, timings_s=timings)
 
 
 def split_sentences(utterances: list[Utterance]) -> list[Utterance]:
@@ -283,8 +281,12 @@ def _ends_sentence(token: str) -> bool:
 
 
 def _utterance_of(words: list, parent: Utterance) -> Utterance:
-    return replace(parent, start_s=words[0].start_s, end_s=words[-1].end_s,
+    part = replace(parent, start_s=words[0].start_s, end_s=words[-1].end_s,
                    text=join_words([w.word for w in words]), words=list(words))
+    # Stages hang extras on utterances as plain attributes (transcripts: speaker_name).
+    extras = {k: v for k, v in vars(parent).items() if k not in {f.name for f in fields(parent)}}
+    vars(part).update(extras)
+    return part
 
 
 def join_words(tokens: list[str]) -> str:
@@ -323,25 +325,11 @@ def direct(heard: Heard, scenario, seed: int, kind: str) -> tuple[EventLog, list
     if kind == SESSION:
         return log, [interviewer_line(e) for e in heard.interviewer_events]
     log.append(0.0, ev.SESSION_STARTED, source=kind)
-    director_cls = _director_class()
-    actions: list[Any] = []
-    if director_cls is None:
-        _log_candidate_turns(log, heard.utterances)
-    else:
-        actions = run_director(director_cls(scenario, seed=seed, log=log), heard)
+    from voice_interviewer.director import Director
+
+    actions = run_director(Director(scenario, seed=seed, log=log), heard)
     log.append(heard.duration_s, ev.SESSION_ENDED)
     return log, [a.to_json() for a in actions]
-
-
-def _director_class():
-    try:
-        from voice_interviewer.director import Director
-    except ImportError as exc:
-        # director.py is a later stage of the pipeline; a replay without it
-        # still scores the candidate, it just cannot say where it would cut in.
-        logger.warning("director unavailable (%s); the report has no interviewer timeline", exc)
-        return None
-    return Director
 
 
 def run_director(director, heard: Heard) -> list[Any]:
@@ -404,12 +392,6 @@ def _merged_turn(group: list[Utterance]) -> Utterance:
     )
 
 
-def _log_candidate_turns(log: EventLog, utterances: list[Utterance]) -> None:
-    for u in utterances:
-        if u.speaker == CANDIDATE:
-            log.append(u.end_s, ev.TRANSCRIPT_FINAL, text=u.text, onset_s=round(u.onset_s, 3))
-
-
 def build(source: ReplayInput, scenario, heard: Heard, log: EventLog,
           interviewer: list[dict[str, Any]], options: ReplayOptions) -> dict[str, Any]:
     from voice_interviewer.models import BUNDLED_WHISPER
@@ -444,12 +426,14 @@ def write(report: dict[str, Any], out_dir: Path) -> list[Path]:
 
 
 def record_history(report: dict[str, Any]) -> None:
+    """Add the attempt to the history database. The reports are already written,
+    so a history that cannot be opened costs a warning, not the replay."""
+    from voice_interviewer import history
+
     try:
-        from voice_interviewer import history
-    except ImportError:
-        logger.info("history module not available; attempt not recorded")
-        return
-    history.record(report)
+        history.record(report)
+    except UserError as exc:
+        logger.warning("not recorded in the history: %s", exc)
 
 
 # ---------------------------------------------------------------- session folders
@@ -494,7 +478,7 @@ def _last_event_s(events: list[Event]) -> float:
 # ---------------------------------------------------------------- progress
 
 
-class progress_bar:
+class ProgressBar:
     """A context manager yielding ``on_progress(done_s, total_s)`` for the transcriber.
 
     The bar goes to stderr and only when stderr is a terminal, so ``--json``

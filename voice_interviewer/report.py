@@ -155,8 +155,12 @@ def _meta(meta: dict[str, Any] | None) -> dict[str, Any]:
 # ---------------------------------------------------------------- writing
 
 
-def write_reports(report: dict[str, Any], out_dir: str | os.PathLike) -> list[Path]:
-    """Write report.json and report.md (and report.html if available) to ``out_dir``, files 0600."""
+def write_reports(report: dict[str, Any], out_dir: str | os.PathLike,
+                  audio_path: str | os.PathLike | None = None) -> list[Path]:
+    """Write report.json and report.md (and report.html if available) to ``out_dir``, files 0600.
+
+    ``audio_path`` is handed to report_html for its playback links.
+    """
     folder = writable_dir(Path(out_dir))
     written = [
         _write_private(folder / REPORT_JSON, json.dumps(report, indent=2, ensure_ascii=False) + "\n"),
@@ -167,7 +171,7 @@ def write_reports(report: dict[str, Any], out_dir: str | os.PathLike) -> list[Pa
     except ImportError:
         logger.debug("report_html not available; wrote json and md only")
     else:
-        written.append(Path(write_html(report, folder)))
+        written.append(Path(write_html(report, folder, audio_path=Path(audio_path) if audio_path else None)))
     logger.info("wrote %s", ", ".join(str(p) for p in written))
     return written
 

@@ -78,11 +78,13 @@ def write_html(report: dict[str, Any], out_dir: Path | str, audio_path: Path | s
     """Render ``report`` to ``out_dir/report.html`` and return its path."""
     out_dir = private_dir(Path(out_dir))
     moments = collect_moments(report)
+    heard = interviewer_was_heard(report)
     context = {
+        "interviewer_heard": heard,
         "report": report,
         "title": (report.get("scenario") or {}).get("title") or (report.get("scenario") or {}).get("id", ""),
         "audio_src": audio_src(report, out_dir, audio_path),
-        "timeline_svg": timeline_svg(report, moments),
+        "timeline_svg": timeline_svg(report, moments, heard),
         "rubric_svg": rubric_svg(report),
         "moments": moments,
         "rubric": rubric_rows(report),
@@ -114,7 +116,10 @@ def audio_src(report: dict[str, Any], out_dir: Path, audio_path: Path | str | No
         candidates.append(src / CANDIDATE_WAV if source.get("kind") == "session" else src)
     for path in candidates:
         if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES:
-            rel = os.path.relpath(path.resolve(), out_dir.resolve())
+            try:
+                rel = os.path.relpath(path.resolve(), out_dir.resolve())
+            except ValueError:  # another drive on Windows: no relative path exists
+                return path.resolve().as_uri()
             return urllib.parse.quote(Path(rel).as_posix())
     if audio_path is not None:
         logger.warning("%s: no such recording; the report will not play audio", audio_path)
@@ -232,7 +237,14 @@ def transcript_lines(report: dict[str, Any]) -> list[dict[str, Any]]:
 # --- charts -------------------------------------------------------------------------------------
 
 
-def timeline_svg(report: dict[str, Any], moments: list[Moment]) -> str:
+def interviewer_was_heard(report: dict[str, Any]) -> bool:
+    """True for a live session; False for a replayed recording, where the interviewer's lines are
+    what the director would have said at those moments."""
+    return any(u.get("speaker") == "interviewer" for u in report.get("utterances") or []) or any(
+        e.get("kind") == ev.INTERVIEWER_STARTED for e in report.get("events") or [])
+
+
+def timeline_svg(report: dict[str, Any], moments: list[Moment], interviewer_heard: bool = True) -> str:
     """Lanes for the candidate, the interviewer and the scenario's events, on the session clock."""
     plt = _pyplot()
     duration_s = max([float(report.get("duration_s") or 0.0)] + [m.t_s for m in moments] + [1.0])
@@ -262,7 +274,9 @@ def timeline_svg(report: dict[str, Any], moments: list[Moment]) -> str:
             ax.plot([m.t_s], [lanes["events"]], marker=marker, color=COLOURS[m.kind], markersize=7,
                     linestyle="none")
 
-    ax.set_yticks(list(lanes.values()), [name.capitalize() for name in lanes])
+    names = {"events": "Events", "interviewer": "Interviewer" if interviewer_heard else "Interviewer\n(would say)",
+             "candidate": "Candidate"}
+    ax.set_yticks(list(lanes.values()), [names[name] for name in lanes])
     ax.set_ylim(-0.6, 2.9)
     ax.set_xlim(0, duration_s * 1.02)
     ax.xaxis.set_major_formatter(_mmss_formatter())

@@ -231,7 +231,12 @@ class Transcriber:
             hotwords=self.hotwords or None,
         )
         if opts.batch_size > 1:
-            segments, _info = self.pipeline.transcribe(audio_float32, batch_size=opts.batch_size, **common)
+            # Timestamp tokens on: without them the batched decoder tends to
+            # stop at the first sentence of a chunk that VAD glued together
+            # from two stretches of speech, and the second is lost (measured:
+            # a sentence, 6 s of keyboard clicks, a sentence -> only the first).
+            segments, _info = self.pipeline.transcribe(audio_float32, batch_size=opts.batch_size,
+                                                       without_timestamps=False, **common)
         else:
             segments, _info = self.model.transcribe(audio_float32, condition_on_previous_text=False, **common)
         return segments  # a lazy generator: decoding happens as it is iterated

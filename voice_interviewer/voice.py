@@ -314,6 +314,8 @@ class OpenAIVoice:
         line.fallback_reason = reason
         if problem:
             self._note_problem(problem, reason)
+        elif spoken == "scripted" and reason == self._pause_reason:
+            logger.debug("scripted %s line: %s", line.action.intent, reason)  # warned when it paused
         else:
             logger.info("generated %s line replaced: %s", line.action.intent, reason)
         if self.log is not None:

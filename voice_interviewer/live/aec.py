@@ -90,9 +90,14 @@ class EchoCancelledInput:
         mic = EchoCancelledInput(raw_mic, speakers)    # same interface as raw_mic
         mic.read(timeout_s)                            # cleaned FRAME_SAMPLES frames
 
-    Subscribes to ``output``'s played frames at construction. On each read it
-    first feeds every played frame queued so far as the reverse stream, then
-    cleans the captured audio in 10 ms pieces and re-frames it into
+    Subscribes to ``output``'s played frames at construction. Before cleaning
+    a captured frame it feeds, as the reverse stream, every played frame
+    handed to the device up to the moment that captured frame arrived (both
+    stamped on the device clock): so a loop that falls behind reading the mic
+    does not feed the canceller seconds of render ahead of its capture, which
+    would look like a sudden change of echo delay. Inputs without stamps
+    (files) get every played frame queued so far. It then cleans the captured
+    audio in 10 ms pieces and re-frames it into
     FRAME_SAMPLES (512 is not a multiple of 160, so up to 10 ms is held back).
     ``canceller=None`` builds one whose delay hint is the two devices'
     latencies, read at :meth:`start` (they are known once the streams run).
@@ -106,6 +111,7 @@ class EchoCancelledInput:
         self.canceller = canceller
         self.extra_delay_ms = extra_delay_ms
         self._played = output.subscribe()
+        self._held: list = []  # played frames newer than the capture being cleaned
         self._in10 = _Reframer(PLAYED_FRAME_SAMPLES)
         self._out512 = _Reframer(FRAME_SAMPLES)
         self._ready: list[np.ndarray] = []
@@ -123,6 +129,10 @@ class EchoCancelledInput:
     def exhausted(self) -> bool:
         return self.inner.exhausted and not self._ready
 
+    @property
+    def last_frame_device_s(self) -> float | None:
+        return getattr(self.inner, "last_frame_device_s", None)
+
     def start(self) -> None:
         self.inner.start()
         if self.canceller is None:
@@ -130,12 +140,19 @@ class EchoCancelledInput:
             self.canceller = EchoCanceller(stream_delay_ms=int(round(delay_ms)))
             logger.info("echo canceller on, delay hint %d ms", self.canceller.stream_delay_ms)
 
-    def _feed_reverse(self) -> None:
+    def _feed_reverse(self, until_device_s: float | None) -> None:
         while True:
-            try:
-                played = self._played.get_nowait()
-            except queue.Empty:
+            if self._held:
+                played = self._held[0]
+            else:
+                try:
+                    played = self._played.get_nowait()
+                except queue.Empty:
+                    return
+                self._held.append(played)
+            if until_device_s is not None and played.device_s > until_device_s:
                 return
+            self._held.pop(0)
             self.canceller.process_reverse(played.samples_float32)
 
     def read(self, timeout_s: float | None = None) -> np.ndarray | None:
@@ -146,8 +163,9 @@ class EchoCancelledInput:
             if raw is None:
                 return None
             self.last_raw = raw
+            arrived_s = getattr(self.inner, "last_frame_device_s", None)
             for piece in self._in10.push(raw):
-                self._feed_reverse()
+                self._feed_reverse(arrived_s)
                 self._ready.extend(self._out512.push(self.canceller.process_capture(piece)))
         return self._ready.pop(0)
 

@@ -66,9 +66,13 @@ class PlayedFrame:
     samples_float32: np.ndarray
     """PLAYED_FRAME_SAMPLES float32 samples at 16 kHz (zeros while idle)."""
     t_s: float
-    """When the frame was handed to the device, on the output's clock."""
+    """When the frame was handed to the device, on the output's clock (the session clock)."""
     line_id: int | None
     """Which play() line this frame belongs to; None for idle silence."""
+    device_s: float = 0.0
+    """The same moment on the device clock (time.monotonic for sound cards, the
+    virtual clock for virtual devices); inputs stamp frames on it too, which
+    is how the echo canceller pairs played frames with captured ones."""
 
 
 @runtime_checkable
@@ -81,6 +85,9 @@ class AudioInput(Protocol):
     """Input latency the device reports (0 for files and virtual mics)."""
     exhausted: bool
     """True once no frame will ever come again (end of a file input)."""
+    last_frame_device_s: float | None
+    """When the frame last returned by read() finished arriving, on the device
+    clock (see PlayedFrame.device_s); None for inputs not tied to an output."""
 
     def start(self) -> None:
         """Open the device and begin capturing."""
@@ -271,9 +278,13 @@ class _Playback:
 
     STOP_FADE_S = 0.005  # a 5 ms ramp instead of a click when cut off
 
-    def __init__(self, native_rate: int, clock: Callable[[], float], latency_s: float = 0.0) -> None:
+    def __init__(self, native_rate: int, clock: Callable[[], float], latency_s: float = 0.0,
+                 device_clock: Callable[[], float] | None = None) -> None:
         self.native_rate = int(native_rate)
         self.clock = clock
+        # What has drained from the device's buffer is a matter of real time,
+        # whatever clock the session stamps its events with.
+        self.device_clock = device_clock or clock
         self.latency_s = latency_s
         self._lock = threading.Lock()
         self._segments: list[list] = []  # [native_f32, s16_f32, pos_native]
@@ -357,7 +368,7 @@ class _Playback:
         # keep pushing "heard" back by the device latency.
         if self._line_handed_t is None:
             return 0
-        drained = (self.clock() - self._line_handed_t) * SAMPLE_RATE
+        drained = (self.device_clock() - self._line_handed_t) * SAMPLE_RATE
         heard = self._line_handed_16k - self.latency_s * SAMPLE_RATE + drained
         return int(max(0, min(self._line_handed_16k, heard)))
 
@@ -381,11 +392,12 @@ class _Playback:
                 filled += take
                 if seg[2] >= native.size:
                     self._segments.pop(0)
-            self._last_render_t = self.clock()
+            self._last_render_t = self.device_clock()
             if filled:
                 self._line_handed_t = self._last_render_t
             subscribers = list(self._subscribers)
-        t_s = self._last_render_t
+        device_s = self._last_render_t
+        t_s = self.clock() if self.clock is not self.device_clock else device_s
         line_16k = sum(p.size for p in pieces)
         idle = n - filled
         if idle:
@@ -399,7 +411,7 @@ class _Playback:
             mask = np.zeros(samples.size, dtype=np.float32)
             mask[:line_16k] = 1.0
             for frame, frame_mask in zip(self._frame_acc.push(samples), self._mask_acc.push(mask)):
-                played = PlayedFrame(frame, t_s, line if frame_mask.any() else None)
+                played = PlayedFrame(frame, t_s, line if frame_mask.any() else None, device_s)
                 for q in subscribers:
                     _put_dropping_oldest(q, played)
         return out
@@ -535,11 +547,12 @@ class SoundDeviceInput:
         self.latency_s = 0.0
         self.exhausted = False
         self.overflows = 0
+        self.last_frame_device_s: float | None = None
         self._stream = None
         self._raw: queue.Queue | None = None
         self._failure: str | None = None
         self._stopping = False
-        self._frames: list[np.ndarray] = []
+        self._frames: list[tuple[np.ndarray, float]] = []
         self._reframer = _Reframer(FRAME_SAMPLES)
         self._resampler: StreamResampler | None = None
 
@@ -566,7 +579,7 @@ class SoundDeviceInput:
         if status.input_overflow:
             self.overflows += 1
         try:
-            self._raw.put_nowait(indata[:, 0].copy())
+            self._raw.put_nowait((indata[:, 0].copy(), time.monotonic()))
         except queue.Full:
             self.overflows += 1
 
@@ -580,14 +593,16 @@ class SoundDeviceInput:
             self._raise_if_failed()
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                block = self._raw.get(timeout=0.1 if remaining is None else min(remaining, 0.1))
+                block, arrived_s = self._raw.get(timeout=0.1 if remaining is None else min(remaining, 0.1))
             except queue.Empty:
                 if deadline is not None and time.monotonic() >= deadline:
                     self._raise_if_failed()
                     return None
                 continue
-            self._frames.extend(self._reframer.push(self._resampler.process(block)))
-        return self._frames.pop(0)
+            # frames completed by this block finished arriving with it (to within a block)
+            self._frames.extend((f, arrived_s) for f in self._reframer.push(self._resampler.process(block)))
+        frame, self.last_frame_device_s = self._frames.pop(0)
+        return frame
 
     def _raise_if_failed(self) -> None:
         if self._stream is None:
@@ -627,7 +642,7 @@ class SoundDeviceOutput(_OutputBase):
         self._stream = None
         self._failure: str | None = None
         self._stopping = False
-        self._pb = _Playback(SAMPLE_RATE, self.clock)
+        self._pb = _Playback(SAMPLE_RATE, self.clock, device_clock=time.monotonic)
 
     def start(self) -> None:
         sd = import_sounddevice()
@@ -719,6 +734,7 @@ class FileInput:
         self.sample_rate_native = SAMPLE_RATE
         self.latency_s = 0.0
         self.exhausted = False
+        self.last_frame_device_s: float | None = None
         self._pos = 0
         self._t0: float | None = None
 
@@ -998,6 +1014,10 @@ class _VirtualMic:
     @property
     def exhausted(self) -> bool:
         return self._pair._closed
+
+    @property
+    def last_frame_device_s(self) -> float:
+        return self._pair.clock()
 
     def start(self) -> None:
         self._pair.output.start()

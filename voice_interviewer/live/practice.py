@@ -721,17 +721,22 @@ class Parts:
     models: dict[str, str]
 
 
-def load_parts(scenario, options: PracticeOptions, log: ev.EventLog, seed: int, clock: SessionClock) -> Parts:
-    """Transcriber, Piper voice (scripted lines precomputed in the background), director, voice."""
+def load_parts(scenario, options: PracticeOptions, log: ev.EventLog, seed: int, clock: SessionClock, *,
+               transcriber=None, synth=None) -> Parts:
+    """Transcriber, Piper voice (scripted lines precomputed in the background), director, voice.
+
+    ``transcriber`` and ``synth`` reuse loaded ones (tests and benchmarks run many sessions).
+    """
     from voice_interviewer import analysis, director as director_mod, voice as voice_mod
     from voice_interviewer.live import aec, tts
     from voice_interviewer.models import BUNDLED_PIPER, BUNDLED_WHISPER
     from voice_interviewer.paths import data_home
 
-    transcriber = live_transcriber(scenario, options.whisper_model)
-    # The disk cache makes every session after the first start speaking at once.
-    synth = tts.Synthesizer(options.tts_model, cache_dir=data_home() / "cache" / "tts")
-    synth.precompute(scripted_lines(scenario), background=True)
+    transcriber = transcriber or live_transcriber(scenario, options.whisper_model)
+    if synth is None:
+        # The disk cache makes every session after the first start speaking at once.
+        synth = tts.Synthesizer(options.tts_model, cache_dir=data_home() / "cache" / "tts")
+        synth.precompute(scripted_lines(scenario), background=True)
     director = director_mod.Director(scenario, seed=seed, log=log)
     settings = None
     if options.voice == "openai":
@@ -776,9 +781,13 @@ def scripted_lines(scenario) -> list[str]:
 
 
 def run_session(scenario, mic, speakers, options: PracticeOptions, *, clock: SessionClock | None = None,
-                parts: Parts | None = None, loop_settings: LoopSettings | None = None,
+                make_parts: Callable[..., Parts] | None = None, loop_settings: LoopSettings | None = None,
                 turn_settings: TurnSettings | None = None, screen=None) -> SessionResult:
-    """Open the session folder, run the conversation on these devices, write the report."""
+    """Open the session folder, run the conversation on these devices, write the report.
+
+    ``make_parts(scenario, options, log, seed, clock)`` builds the parts (default
+    :func:`load_parts`); the director must write to ``log``, the session's event log.
+    """
     from voice_interviewer import session as session_mod
 
     clock = clock or SessionClock()
@@ -790,7 +799,7 @@ def run_session(scenario, mic, speakers, options: PracticeOptions, *, clock: Ses
     logger.info("session folder %s", folder)
     loop = None
     try:
-        parts = parts or load_parts(scenario, options, writer.events, seed, clock)
+        parts = (make_parts or load_parts)(scenario, options, writer.events, seed, clock)
         writer.write_meta(models=parts.models, turn_settings=asdict(turn_settings or TurnSettings()))
         mic = _with_echo_cancel(mic, speakers, options.echo_cancel)
         settings = loop_settings or LoopSettings(mode=options.mode, max_s=options.max_minutes * 60)
@@ -890,7 +899,7 @@ def finish_session(result: SessionResult, scenario, writer, seed: int) -> dict[s
                               for e in heard.interviewer_events], options)
         report.setdefault("meta", {}).update({"models": writer.meta.get("models", {}), "kind": "practice",
                                               "end_reason": result.end_reason})
-        replay.write(report, result.folder, source)
+        replay.write(report, result.folder)
     except OSError as exc:
         logger.warning("could not write the report: %s", exc)
         result.message = result.message or f"could not write the report ({exc.strerror}); replay the folder later"

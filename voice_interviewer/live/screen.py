@@ -147,15 +147,13 @@ class Screen:
                                 event.data.get("start", event.t_s))
             label = _SHOWN_EVENTS.get(event.kind)
             if label is None:
-                self._maybe_hint()
-                return
-            detail = event.data.get("complication_id") or event.data.get("fact_id") or event.data.get("phase") or ""
-            line = f"{_mmss(event.t_s)} {label}" + (f": {detail}" if detail else "")
-            if self.mode == "exam" and event.kind in (ev.MITIGATION,):
-                line = f"{_mmss(event.t_s)} {label}"  # no judgement shown in exam mode
-            s.events.append(line)
-        if self.plain:
-            self._print(f"  [{line.strip()}]")
+                line = None
+            else:
+                detail = event.data.get("complication_id") or event.data.get("fact_id") or event.data.get("phase")
+                line = f"{_mmss(event.t_s)} {label}" + (f": {detail}" if detail else "")
+                s.events.append(line)
+        if line is not None and self.plain:
+            self._print(f"  [{line}]")
         self._maybe_hint()
 
     def candidate_text(self, t_s: float, text: str, final: bool, utterance=None) -> None:
