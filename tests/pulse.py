@@ -124,10 +124,13 @@ class PulseServer:
                             "sink_input_properties=media.name=echo_leak").strip()
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            for row in self.pactl("list", "short", "sink-inputs").splitlines():
-                fields = row.split("\t")
-                if len(fields) > 2 and fields[2] == module:
-                    self.pactl("set-sink-input-volume", fields[0], f"{gain_db}dB")
+            sink_input = None
+            for line in self.pactl("list", "sink-inputs").splitlines():
+                line = line.strip()
+                if line.startswith("Sink Input #"):
+                    sink_input = line.split("#", 1)[1]
+                elif line == f"Owner Module: {module}" and sink_input is not None:
+                    self.pactl("set-sink-input-volume", sink_input, f"{gain_db}dB")
                     return module
             time.sleep(0.1)
         raise RuntimeError("the echo loopback did not appear")

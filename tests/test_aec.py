@@ -4,8 +4,8 @@ The interviewer is the bundled Piper voice reading scenario-like lines; the
 candidate is a clip of real human speech from the shared corpus. The
 interviewer leaks into the mic at -12 dB after a delay, through a synthetic
 room response (VirtualDevicePair), and the cleaned mic goes through Silero
-VAD with the barge-in rule the loop uses (speech probability > 0.5 for at
-least 200 ms). Figures are printed (pytest -s) and checked against bars:
+VAD with the barge-in rule and numbers the loop uses (turns.TurnSettings:
+a run of speech frames of at least barge_in_min_speech_ms). Figures are printed (pytest -s) and checked against bars:
 ERLE >= 10 dB and at most 1 false barge-in per minute of echo.
 """
 
@@ -16,14 +16,17 @@ import pytest
 
 from conftest import REAL_SPEECH_DIR, require
 from voice_interviewer.live.aec import EchoCancelledInput, EchoCanceller, echo_text_match
+from voice_interviewer.live.turns import StreamingVad, TurnSettings
 from voice_interviewer.live.devices import (FRAME_SAMPLES, PLAYED_FRAME_SAMPLES, SAMPLE_RATE, VirtualDevicePair,
                                             load_audio_16k, resample, room_impulse_response)
 
 ECHO_GAIN_DB = -12.0
-# The barge-in rule of the conversation loop: Silero speech probability over
-# this for at least this long is the candidate taking the floor.
-BARGE_IN_PROB = 0.5
-BARGE_IN_MIN_S = 0.2
+# The barge-in rule of the conversation loop (turns.py), with its own numbers:
+# a run of speech frames (probability >= speech_threshold, broken only by a
+# frame under silence_threshold) long enough to start a turn and to barge in.
+LOOP = TurnSettings()
+BARGE_IN_RUN_FRAMES = int(np.ceil(max(LOOP.min_speech_ms, LOOP.barge_in_min_speech_ms)
+                                  * SAMPLE_RATE / 1000 / FRAME_SAMPLES))
 CONVERGE_S = 3.0  # ERLE is measured after the adaptive filter has had this long
 MIN_ERLE_DB = 10.0
 MAX_FALSE_BARGE_INS_PER_MIN = 1.0
@@ -46,9 +49,7 @@ def interviewer_16k() -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def vad():
-    from faster_whisper.vad import get_vad_model
-
-    return get_vad_model()
+    return StreamingVad()
 
 
 CANDIDATE_CLIPS = ["LJ001-0001.wav", "LJ001-0002.wav", "LJ001-0003.wav"]
@@ -62,18 +63,21 @@ def candidates_16k() -> list[np.ndarray]:
     return [load_audio_16k(p)[: int(CANDIDATE_MAX_S * SAMPLE_RATE)] for p in paths]
 
 
-def speech_probs(vad, audio: np.ndarray) -> np.ndarray:
-    audio = audio[: audio.size // FRAME_SAMPLES * FRAME_SAMPLES]
-    return np.asarray(vad(audio)).reshape(-1)
+def speech_probs(vad: StreamingVad, audio: np.ndarray) -> np.ndarray:
+    """Frame by frame, state carried, as the live loop runs it."""
+    vad.reset()
+    return vad.probabilities(audio)
 
 
 def barge_in_onsets_s(probs: np.ndarray) -> list[float]:
-    """Times at which the loop's barge-in rule would fire."""
-    need = int(np.ceil(BARGE_IN_MIN_S * SAMPLE_RATE / FRAME_SAMPLES))
+    """Times at which the loop's barge-in rule would fire (once per run of speech)."""
     onsets, run = [], 0
     for i, p in enumerate(probs):
-        run = run + 1 if p > BARGE_IN_PROB else 0
-        if run == need:
+        if p >= LOOP.speech_threshold:
+            run += 1
+        elif p < LOOP.silence_threshold:
+            run = 0
+        if run == BARGE_IN_RUN_FRAMES and p >= LOOP.speech_threshold:
             onsets.append((i + 1) * FRAME_SAMPLES / SAMPLE_RATE)
     return onsets
 

@@ -215,3 +215,28 @@ def test_every_scenario_mitigation_example_is_concrete_and_matched(scenario, mit
     got = label_text(mitigation.example, scenario)
     assert got.concrete, got.reasons
     assert got.mitigation_id == mitigation.id, (got.mitigation_kind, got.reasons)
+
+
+def test_kinds_and_labels_are_always_from_the_vocabulary():
+    rows = read_set("labelled_utterances.tsv") + read_set("labelled_utterances_heldout.tsv")
+    for text, *_ in rows:
+        got = label_text(text)
+        assert set(got.mentioned_kinds) <= set(lab.MITIGATION_KINDS), text
+        assert got.mitigation_kind is None or got.mitigation_kind in lab.MITIGATION_KINDS, text
+        assert set(got.labels) <= set(lab.LABELS), text
+        assert got.concrete == (lab.CONCRETE_MITIGATION in got.labels), text
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abcdefghijklmnopqrstuvwxyz0123456789 .,?!'-:%")), max_size=80)
+       | st.lists(st.sampled_from(["roll", "back", "the", "auth", "not", "if", "?", "let's", "turn", "off", "flag",
+                                   "drain", "eu-west-1", "should", "we", ",", "and", "yes", "do", "it", "v2.3.1",
+                                   "kill", "pause", "a", "of", "restart", "yet", "rolled"]), max_size=14).map(" ".join))
+def test_label_text_never_raises_and_stays_in_the_vocabulary(text):
+    got = label_text(text)
+    assert set(got.mentioned_kinds) <= set(lab.MITIGATION_KINDS)
+    assert got.concrete == (lab.CONCRETE_MITIGATION in got.labels)
+    assert not got.concrete or got.target

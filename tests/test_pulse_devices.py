@@ -199,3 +199,81 @@ def test_a_device_that_disappears_mid_session_is_a_clear_error(pulse_server, tmp
         mic.stop()
         spk.stop()
         pulse._stop(doomed)
+
+
+def test_echo_cancelling_on_real_devices(pulse_server, speech_16k):
+    """The whole audio path: Piper out of SoundDeviceOutput, leaking back into the mic at -12 dB
+    through a PulseAudio loopback, cleaned by EchoCancelledInput over SoundDeviceInput; then the
+    candidate talks over the interviewer and must still be heard."""
+    import test_aec as measure
+
+    from voice_interviewer.live.aec import EchoCancelledInput
+    from voice_interviewer.live.tts import Synthesizer
+
+    synth = Synthesizer(noise_scale=0.0, noise_w_scale=0.0)
+    lines = [resample(synth.synthesize(text), synth.sample_rate, SAMPLE_RATE) for text in measure.INTERVIEWER_LINES]
+    module = pulse_server.leak_speakers_into_mic(measure.ECHO_GAIN_DB, latency_ms=60)
+    spk = SoundDeviceOutput(device="pulse")
+    raw_mic = SoundDeviceInput(device="pulse")
+    mic = EchoCancelledInput(raw_mic, spk)
+    raw, clean = [], []
+
+    def read_one():
+        frame = mic.read(timeout_s=2.0)
+        assert frame is not None, "the mic stopped delivering frames"
+        clean.append(frame)
+        raw.append(mic.last_raw)
+
+    try:
+        spk.start()
+        mic.start()
+        for _ in range(30):
+            read_one()
+        candidate_at_frame = None
+        for i, line in enumerate(lines):
+            spk.play(line, SAMPLE_RATE, new_line=True)
+            started = len(clean)
+            while spk.is_playing:
+                read_one()
+                if i == len(lines) - 1 and candidate_at_frame is None and len(clean) - started > 40:
+                    candidate_at_frame = len(clean)
+                    feeder = pulse_server.play_into_mic(speech_16k, SAMPLE_RATE)
+            for _ in range(30):
+                read_one()
+        feeder.wait(timeout=10)
+    finally:
+        mic.stop()
+        spk.stop()
+        pulse_server.pactl("unload-module", module)
+    raw, clean = np.concatenate(raw), np.concatenate(clean)
+
+    # where the candidate landed in the mic stream: cross-correlate (the echo does not correlate with it)
+    from scipy.signal import correlate
+
+    search_from = candidate_at_frame * FRAME_SAMPLES
+    lag = int(np.argmax(correlate(raw[search_from:], speech_16k, mode="valid", method="fft")))
+    onset = search_from + lag
+    echo_only = np.ones(raw.size, dtype=bool)
+    echo_only[onset - SAMPLE_RATE // 2:onset + speech_16k.size + SAMPLE_RATE // 2] = False
+    echo_only[:int(measure.CONVERGE_S * SAMPLE_RATE)] = False
+    erle_db = measure.energy_db(raw[echo_only]) - measure.energy_db(clean[echo_only])
+
+    vad = measure.StreamingVad()
+    onsets_s = measure.barge_in_onsets_s(measure.speech_probs(vad, clean))
+    onset_s, end_s = onset / SAMPLE_RATE, (onset + speech_16k.size) / SAMPLE_RATE
+    during = [t - onset_s for t in onsets_s if onset_s <= t <= end_s]
+    outside = [t for t in onsets_s if not onset_s - 0.5 <= t <= end_s + 0.5]
+    raw_false = [t for t in measure.barge_in_onsets_s(measure.speech_probs(vad, raw))
+                 if not onset_s - 0.5 <= t <= end_s + 0.5]
+    minutes = np.count_nonzero(echo_only) / SAMPLE_RATE / 60
+    print(f"\nreal devices, echo {measure.ECHO_GAIN_DB:.0f} dB via loopback; latencies in "
+          f"{raw_mic.latency_s * 1000:.0f} ms / out {spk.latency_s * 1000:.0f} ms, delay hint "
+          f"{mic.canceller.stream_delay_ms} ms: ERLE {erle_db:.1f} dB; false barge-ins without AEC "
+          f"{len(raw_false) / minutes:.1f}/min, with AEC {len(outside) / minutes:.2f}/min; candidate barge-in "
+          f"{'missed' if not during else f'after {during[0] * 1000:.0f} ms'}; overflows {raw_mic.overflows}, "
+          f"underflows {spk.underflows}")
+
+    assert raw_false, "the leak should trigger barge-ins without cancelling, or the test proves nothing"
+    assert erle_db >= measure.MIN_ERLE_DB
+    assert len(outside) / minutes <= measure.MAX_FALSE_BARGE_INS_PER_MIN
+    assert during, "the candidate talking over the interviewer must still be heard"

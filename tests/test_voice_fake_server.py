@@ -212,3 +212,16 @@ def test_the_voice_never_raises_for_an_unexpected_client_error(scenario):
                         log=EventLog(), client=Broken())
     assert list(voice.say(database_action(scenario))) == split_sentences(database_action(scenario).text)
     assert "RuntimeError" in fallbacks(voice)[0].data["reason"]
+
+
+def test_a_slow_endpoint_is_paused_after_three_missed_budgets(server, scenario, caplog):
+    server.delay_s = 0.5
+    voice = voice_for(server, "slow", scenario, first_token_timeout_s=0.05)
+    with caplog.at_level(logging.WARNING, logger="voice_interviewer.voice"):
+        for _ in range(5):
+            list(voice.say(database_action(scenario)))
+    assert len(server.requests) == 3  # turns 4 and 5 did not wait on it
+    reasons = [e.data["reason"] for e in fallbacks(voice)]
+    assert reasons[3].startswith("endpoint unavailable (no first token")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and "for 30 s" in warnings[1]

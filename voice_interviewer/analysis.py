@@ -89,8 +89,9 @@ hypothesis, communication, escalation, postmortem and blame
 
 Known limits: scope is sentence and clause, not discourse, so "should we roll
 back auth? ... yes, do it" is caught only within one utterance or with
-context; sarcasm and long-range negation ("I'm not saying we roll back auth")
-are not understood.
+context; sarcasm is not understood; and a negation split off by a comma ("I
+wouldn't, honestly, roll back auth") is missed, because negation is looked
+for within the verb's clause.
 """
 
 from __future__ import annotations
@@ -382,6 +383,8 @@ ENTITY_WORDS = frozenset({
     "checkout", "search", "queue", "consumer", "consumers", "kafka", "eu", "us", "frontend", "backend", "change",
     "commit", "token",
 })
+_DO_SUBJECTS = frozenset({"we", "you", "i", "they", "he", "she", "the", "our", "any", "anyone", "anybody", "these",
+                         "those", "that", "this", "people", "customers", "users", "all", "some"})
 _WH_WORDS = frozenset({"what", "which", "where", "who"})
 
 _CONFIG_WORDS = frozenset({"config", "configuration", "setting", "settings", "dns", "record", "records", "ttl",
@@ -595,6 +598,7 @@ class _Sentence:
     tokens: list[str]  # normalised, commas as "," tokens
     clauses: list[tuple[int, int]]  # token index ranges [start, end)
     question: bool  # a question as a whole
+    question_mark: bool  # ends in "?" (STT often leaves it out)
     proposal_question: bool  # a question that proposes an action ("should we ...")
 
     @property
@@ -639,14 +643,15 @@ def _make_sentence(tokens: list[str], question_mark: bool) -> _Sentence:
     words = [t for t in tokens if t != ","]
     lead = _strip_leading(words, FILLERS)
     tag = question_mark and len(words) > 2 and words[-1] in TAG_WORDS
-    # "don't fail over" opens with "do" but is an order.
-    starts_q = bool(lead) and lead[0] in QUESTION_STARTS and lead[:2] != ["do", "not"]
+    # "don't fail over" and "do it now" open with "do" but are orders.
+    starts_q = bool(lead) and lead[0] in QUESTION_STARTS and not (
+        lead[0] in ("do", "does", "did") and (len(lead) < 2 or lead[1] not in _DO_SUBJECTS))
     head = " ".join(lead)
     directive = any(tuple(lead[: len(d)]) == d for d in DIRECTIVE_STARTS)
     cleft = bool(PSEUDO_CLEFT_RE.match(head))
     question = ((question_mark and not tag) or starts_q) and not directive and not cleft
     proposal = question and bool(PROPOSAL_QUESTION_RE.match(head))
-    return _Sentence(tokens, clauses, question, proposal)
+    return _Sentence(tokens, clauses, question, question_mark, proposal)
 
 
 def _strip_leading(words: list[str], skip: frozenset[str]) -> list[str]:
@@ -701,6 +706,7 @@ def _decide(action: _Action, sentences: list[_Sentence], context_words: list[lis
     self_commit = action.status == "self"
     noun = _noun_form(action, toks)
     if noun == "subject":
+        action.kind = _resolve_kind(action.kind, _object_tokens(action, toks) + toks[c_start:action.verb])
         action.status = "noun mention"
         return
     # With a light verb ("kick off a rollback of auth") the head is now that verb.
@@ -745,14 +751,15 @@ def _blocking_reason(action: _Action, sentence: _Sentence, before_sentence: list
         return "postmortem"
     if any(re.search(rf"\b{re.escape(cue)}\b", sentence_text) for cue in HABITUAL_CUES):
         return "habitual"
+    if _is_question(action, sentence, before_sentence, after_clause):
+        return "question"
+    # Before negation: in "... and if that doesn't help we turn off the flag" the "not" belongs to the condition.
+    if _conditional(before_sentence, after_clause):
+        return "conditional"
     if _negated(before_clause):
         return "negated"
     if set(before_clause[-3:]) & DEFER_BEFORE or set(after_clause) & DEFER_AFTER:
         return "deferred"
-    if _is_question(action, sentence, before_sentence, after_clause):
-        return "question"
-    if _conditional(before_sentence, after_clause):
-        return "conditional"
     if set(before_sentence) & OPTION_WORDS or "could also" in before_text:
         return "option"
     if self_commit:
@@ -1065,7 +1072,7 @@ def _affirmations(sentences: list[_Sentence], actions: list[_Action], context: S
     pattern = re.compile(r"^(?:(?:yes|yeah|ok|so|alright|right|then|and) )*(?:let us |i will |we will |i am going to )?"
                          r"(?:do (?:it|that)|go (?:ahead|for it)|go with (?:it|that))\b(?! (?:later|yet))")
     for s_index, sentence in enumerate(sentences):
-        if not pattern.match(sentence.text) or sentence.question:
+        if not pattern.match(sentence.text) or sentence.question_mark:
             continue
         earlier = [a for a in actions if a.sentence < s_index and a.proposal and a.target]
         if earlier:

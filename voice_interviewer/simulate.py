@@ -265,8 +265,8 @@ def summarise(director: Director, entries: list[dict[str, Any]]) -> dict[str, An
 # ------------------------------------------------------------ printing
 
 
-def format_entry(entry: dict[str, Any], t0_s: float, mark_s: float) -> str | None:
-    """One printable line (or None) for a dialogue line or an event."""
+def format_entry(entry: dict[str, Any], t0_s: float, mark_s: float | None) -> str | None:
+    """One printable line (or None) for a dialogue line or an event; ``mark_s`` None: no clock (investigation)."""
     stamp = f"{_mmss(entry['t_s'])} {_clock(entry['t_s'], t0_s):>7}"
     if entry["type"] == "line":
         who = "you" if entry["speaker"] == CANDIDATE else "interviewer"
@@ -281,6 +281,8 @@ def format_entry(entry: dict[str, Any], t0_s: float, mark_s: float) -> str | Non
 def _event_note(e: dict[str, Any], t0_s: float, mark_s: float) -> str | None:
     kind = e["kind"]
     if kind == ev.BRIEFING_ENDED:
+        if mark_s is None:
+            return "-- briefing over: an investigation, no mitigation clock"
         return f"-- briefing over: the mitigation clock starts (mark {_mmss(mark_s)})"
     if kind == ev.FACT_REVEALED:
         return f"* fact revealed: {e['fact_id']}" + (" (root cause, earned)" if e.get("earned") else "")
@@ -293,7 +295,7 @@ def _event_note(e: dict[str, Any], t0_s: float, mark_s: float) -> str | None:
     if kind == ev.MITIGATION:
         name = e.get("mitigation_id") or "not in the scenario"
         note = f"# mitigation {name} ({e['mitigation_kind']}, {e['outcome']})"
-        if e.get("first"):
+        if e.get("first") and mark_s is not None:
             verdict = "in time" if e["latency_s"] <= mark_s else "late"
             note += f" -- first concrete mitigation {_mmss(e['latency_s'])} after the briefing: {verdict}"
         return note
@@ -302,6 +304,10 @@ def _event_note(e: dict[str, Any], t0_s: float, mark_s: float) -> str | None:
     if kind == ev.VOICE_FALLBACK:
         return f"~ voice fell back to the scripted line ({e.get('reason')})"
     return None
+
+
+def _mark_s(scenario: Scenario) -> float | None:
+    return scenario.mitigation_mark_s if scenario.style == "incident" else None
 
 
 def _mmss(t_s: float) -> str:
@@ -326,7 +332,7 @@ class _Printer:
     def __call__(self, entry: dict[str, Any]) -> None:
         if entry.get("kind") == ev.BRIEFING_ENDED:
             self.t0_s = entry["t_s"]
-        line = format_entry(entry, self.t0_s, self.scenario.mitigation_mark_s)
+        line = format_entry(entry, self.t0_s, _mark_s(self.scenario))
         if line:
             print(line, file=self.out)
 
@@ -417,7 +423,7 @@ class _TypedRehearsal:
             return  # the candidate's own line is already on screen
         if entry["type"] == "line":
             self.interviewer_lines.append(entry)
-        line = format_entry(entry, self.director.t0_s or 0.0, self.scenario.mitigation_mark_s)
+        line = format_entry(entry, self.director.t0_s or 0.0, _mark_s(self.scenario))
         if line:
             print(line, file=self.out, flush=True)
 

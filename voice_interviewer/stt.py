@@ -149,9 +149,16 @@ def _load_model(ref: str, compute_type: str, cpu_threads: int):
 
             started = time.perf_counter()
             try:
-                _MODELS[key] = WhisperModel(ref, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads)
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise UserError(f"cannot load speech model {ref!r}: {' '.join(str(exc).split())}") from None
+                # local_files_only: a size name resolves from the local model
+                # cache only; nothing is downloaded at run time.
+                _MODELS[key] = WhisperModel(ref, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads,
+                                            local_files_only=True)
+            except Exception as exc:  # huggingface_hub, CTranslate2 and OS errors alike
+                if Path(ref).is_dir():
+                    raise UserError(f"cannot load speech model {ref}: {' '.join(str(exc).split())}") from None
+                raise UserError(f"speech model {ref!r} is not a model folder and not in the local faster-whisper "
+                                "cache (nothing is downloaded at run time; give a CTranslate2 folder, or "
+                                "omit --whisper-model for the bundled tiny.en)") from None
             logger.info("loaded speech model %s in %.1f s", ref, time.perf_counter() - started)
         return _MODELS[key]
 

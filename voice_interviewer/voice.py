@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 VOICE_KINDS = ("scripted", "openai")
 RECENT_TURNS = 6
+MAX_SENTENCES = 3  # spoken lines are short; the word budget (guard.py) enforces it
 MAX_TURN_CHARS = 400
 # Nothing spoken this long after the request: the candidate has waited long
 # enough in silence, the scripted line goes out instead.
@@ -65,6 +66,11 @@ SPEAK_TIMEOUT_S = 4.0
 CONNECT_PAUSE_S = 15.0
 RATE_LIMIT_PAUSE_S = 10.0
 SERVER_ERROR_PAUSE_S = 3.0
+# A request given up at the first-token deadline still occupies a one-slot
+# server (llama.cpp finishes evaluating the prompt first), so the next turn
+# tends to miss too: after this many misses in a row, pause.
+SLOW_TURNS_BEFORE_PAUSE = 3
+SLOW_PAUSE_S = 30.0
 
 Transcript = Sequence[tuple[str, str]]
 
@@ -144,12 +150,14 @@ Rules:
 - Speak plainly, in at most {max_sentences} short sentences. No lists, no markdown.
 
 Briefing given at the start:
-{briefing}
+{briefing}"""
 
-Facts the candidate has learned so far:
-{facts}"""
-
+# The system message is the same for every turn of a scenario, so a llama.cpp
+# server reuses its evaluated prefix; everything that changes goes here.
 _USER = """\
+Facts the candidate has learned so far:
+{facts}
+
 Conversation so far:
 {transcript}
 
@@ -169,15 +177,13 @@ def build_messages(scenario: Scenario, action: Action, recent_transcript: Transc
     fact_ids = list(dict.fromkeys([*revealed_fact_ids, *action.fact_ids]))
     known = {f.id for f in scenario.facts}
     facts = "\n".join(f"- {scenario.fact(i).answer}" for i in fact_ids if i in known) or "- (none yet)"
-    system = _SYSTEM.format(
-        title=scenario.title, severity=scenario.severity, briefing=scenario.briefing_text,
-        facts=facts, max_sentences=max(2, len(split_sentences(action.text)) + 1),
-    )
+    system = _SYSTEM.format(title=scenario.title, severity=scenario.severity,
+                            briefing=scenario.briefing_text, max_sentences=MAX_SENTENCES)
     turns = list(recent_transcript)[-RECENT_TURNS:]
     transcript = "\n".join(f"{_speaker(s)}: {_clip(t)}" for s, t in turns) or "(the interview is starting)"
     required = required_strings(action)
     required_line = f"Keep these exactly: {', '.join(required)}.\n" if required else ""
-    user = _USER.format(transcript=transcript, guide=_INTENT_GUIDE.get(action.intent, ""),
+    user = _USER.format(facts=facts, transcript=transcript, guide=_INTENT_GUIDE.get(action.intent, ""),
                         line=action.text, required=required_line)
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -220,6 +226,7 @@ class OpenAIVoice:
         self._warned: set[str] = set()
         self._paused_until = 0.0
         self._pause_reason = ""
+        self._slow_turns = 0
 
     def say(self, action: Action, recent_transcript: Transcript = ()) -> Iterator[str]:
         line = self.last = SpokenLine(action, source="llm")
@@ -271,6 +278,7 @@ class OpenAIVoice:
         for kind, value in turn.events(self.settings, speak_deadline, lambda: bool(line.sentences)):
             if kind == "first_token":
                 line.first_token_s = value
+                self._slow_turns = 0
                 continue
             if kind == "end":
                 finish = value
@@ -325,18 +333,24 @@ class OpenAIVoice:
 
     def _note_problem(self, problem: str, reason: str) -> None:
         """Warn once per kind of problem; pause the LLM when retrying soon is pointless."""
-        pause_s = _PAUSES.get(problem.split(":")[0], 0.0)
+        key = problem.split(":")[0]
+        pause_s = _PAUSES.get(key, 0.0)
+        if problem == "first_token_timeout":
+            self._slow_turns += 1
+            if self._slow_turns >= SLOW_TURNS_BEFORE_PAUSE:
+                pause_s, self._slow_turns, key = SLOW_PAUSE_S, 0, "slow"
+                reason = f"{reason}, {SLOW_TURNS_BEFORE_PAUSE} turns running"
         if problem.startswith("http_429:"):
             pause_s = _retry_after_s(problem) or RATE_LIMIT_PAUSE_S
         if pause_s:
             self._paused_until = time.monotonic() + pause_s
             self._pause_reason = f"endpoint unavailable ({reason})"
-        key = problem.split(":")[0]
         if key in self._warned:
             logger.debug("llm voice: %s", reason)
             return
         self._warned.add(key)
-        then = "for the rest of the session" if math.isinf(pause_s) else "for this line"
+        then = ("for the rest of the session" if math.isinf(pause_s)
+                else f"for {pause_s:g} s" if pause_s else "for this line")
         logger.warning("llm voice at %s: %s; using the scripted lines %s",
                        safe_url(self.settings.base_url), reason, then)
 

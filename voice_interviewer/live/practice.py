@@ -220,6 +220,7 @@ class PracticeLoop:
         self._worker_error: BaseException | None = None
         self._worker: threading.Thread | None = None
         self._pending_cut_in: tuple[Action, float] | None = None
+        self._cut_in_how: dict[int, tuple[str, float]] = {}  # id(action) -> (how, due_s)
         self._pending_say: list[Action] = []
         self._next_tick_s = 0.0
         self._end_at_s: float | None = None
@@ -345,8 +346,14 @@ class PracticeLoop:
         if how == "mid_sentence":
             action.text = with_stop_prefix(action.text)
         if how in ("pause", "mid_sentence"):  # the candidate still had the floor: an interruption
-            self._log(self.now_s, ev.INTERRUPTION, how=how, complication_id=action.complication_id,
-                      due_s=round(due_s, 3), text=action.text)
+            # The director logs an interruption when it fires a complication
+            # mid-turn; this one records how and when the floor was taken.
+            # One event per cut-in, so reports count each once.
+            logged = any(e.kind == ev.INTERRUPTION and e.data.get("complication_id") == action.complication_id
+                         for e in self.writer.events.events)
+            if not logged:
+                self._log(self.now_s, ev.INTERRUPTION, complication_id=action.complication_id)
+        self._cut_in_how[id(action)] = (how, due_s)
         self._submit_say([action], barge_in_allowed=False)
 
     def _flush_turn(self, reply: bool) -> None:
@@ -398,6 +405,9 @@ class PracticeLoop:
         a = line.action
         data = dict(intent=a.intent, text=line.spoken_text, fact_ids=list(a.fact_ids),
                     complication_id=a.complication_id, mitigation_id=a.mitigation_id, interrupt=a.interrupt)
+        if id(a) in self._cut_in_how:
+            how, due_s = self._cut_in_how.pop(id(a))
+            data.update(cut_in=how, waited_s=round(line.started_s - due_s, 3))
         if line.stat is not None:
             line.stat.first_audio_s = line.started_s
             data["after_speech_end_ms"] = round((line.started_s - line.stat.speech_end_s) * 1000, 1)
