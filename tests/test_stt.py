@@ -257,3 +257,10 @@ def test_cli_unknown_scenario_is_one_line(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "unknown scenario" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_unknown_model_is_one_line_and_downloads_nothing():
+    result = run_cli(REAL_SPEECH_DIR / "LJ001-0002.wav", "--whisper-model", "no-such-size.en")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "not in the local faster-whisper cache" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -384,7 +384,8 @@ ENTITY_WORDS = frozenset({
     "commit", "token",
 })
 _DO_SUBJECTS = frozenset({"we", "you", "i", "they", "he", "she", "the", "our", "any", "anyone", "anybody", "these",
-                         "those", "that", "this", "people", "customers", "users", "all", "some"})
+                         "those", "that", "this", "people", "customers", "users", "all", "some", "anything",
+                         "something", "everything", "someone", "everyone", "there"})
 _WH_WORDS = frozenset({"what", "which", "where", "who"})
 
 _CONFIG_WORDS = frozenset({"config", "configuration", "setting", "settings", "dns", "record", "records", "ttl",
@@ -645,7 +646,8 @@ def _make_sentence(tokens: list[str], question_mark: bool) -> _Sentence:
     tag = question_mark and len(words) > 2 and words[-1] in TAG_WORDS
     # "don't fail over" and "do it now" open with "do" but are orders.
     starts_q = bool(lead) and lead[0] in QUESTION_STARTS and not (
-        lead[0] in ("do", "does", "did") and (len(lead) < 2 or lead[1] not in _DO_SUBJECTS))
+        lead[0] in ("do", "does", "did") and (len(lead) < 2 or lead[1] not in _DO_SUBJECTS)
+        and not (lead[0] != "do" and len(lead) > 1 and lead[1] == "it"))  # "did it work" asks
     head = " ".join(lead)
     directive = any(tuple(lead[: len(d)]) == d for d in DIRECTIVE_STARTS)
     cleft = bool(PSEUDO_CLEFT_RE.match(head))

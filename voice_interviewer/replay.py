@@ -482,28 +482,34 @@ class ProgressBar:
     """A context manager yielding ``on_progress(done_s, total_s)`` for the transcriber.
 
     The bar goes to stderr and only when stderr is a terminal, so ``--json``
-    output and logs piped to a file stay clean.
+    output and logs piped to a file stay clean; it is cleared when done.
     """
 
     def __init__(self, total_s: float, enabled: bool = True):
         self.total_s = total_s
         self.enabled = enabled and sys.stderr.isatty()
-        self._bar = None
+        self._progress = None
+        self._task = None
 
     def __enter__(self) -> Callable[[float, float], None] | None:
         if not self.enabled:
             return None
-        from tqdm import tqdm
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self._bar = tqdm(total=round(self.total_s, 1), unit="s", unit_scale=False, desc="transcribing",
-                         file=sys.stderr, leave=False, dynamic_ncols=True,
-                         bar_format="{desc} {bar} {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]")
+        self._progress = Progress(
+            TextColumn("transcribing"), BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} s of audio"),
+            TimeElapsedColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("transcribe", total=self.total_s)
         return self._update
 
     def _update(self, done_s: float, _total_s: float | None = None) -> None:
-        done_s = min(round(done_s, 1), self._bar.total)
-        self._bar.update(done_s - self._bar.n)
+        self._progress.update(self._task, completed=min(done_s, self.total_s))
 
     def __exit__(self, *exc_info) -> None:
-        if self._bar is not None:
-            self._bar.close()
+        if self._progress is not None:
+            self._progress.stop()

@@ -56,7 +56,9 @@ class VadSettings:
     threshold: float = 0.5
     # A pause shorter than this stays inside one speech chunk. faster-whisper
     # concatenates chunks before decoding, and a word cut at a chunk seam gets
-    # a wrong timestamp, so short pauses are better kept than cut.
+    # a wrong timestamp, so short pauses are better kept than cut. (These
+    # settings and faster-whisper's own, 2000 ms / 400 ms, gave the same
+    # corpus WER; the shorter pad moves first-word times less.)
     min_silence_duration_ms: int = 1000
     # Padding keeps soft word onsets (f, h, s) and trailing consonants inside
     # the chunk. It also pulls Whisper's first-word time early, which
@@ -90,13 +92,14 @@ class GuardOptions:
     # Whisper's own rule drops a window only when no_speech_prob > 0.6 AND
     # avg_logprob < -1.0, which lets the silence "You" (-0.82) through; we
     # pair the same no-speech level with a looser log-prob bound. The batched
-    # decoder (no timestamp tokens, so higher log-probs) gave real speech
-    # <= 0.10 / >= -0.26 and, fed silence, noise or clicks without VAD,
-    # "Thank you.", "you", "Okay." at 0.86-0.97 / -1.13 to -1.81.
+    # decoder (the default), fed silence, pink noise, hum or clicks without
+    # VAD, wrote "You", "Thank you so much for watching ...", "Okay, okay,
+    # okay ..." at 0.86-0.97 / -0.82 to -1.30, and real speech at <= 0.10 /
+    # >= -0.46 (the worst: after 8 s of leading silence).
     no_speech_prob: float = 0.6
     no_speech_logprob: float = -0.7
-    # Below this even the temperature fallback found no confident reading:
-    # Whisper's own "decode failed" bound.
+    # Whisper's own "decode failed" bound (below it the sequential decoder
+    # retries at a higher temperature; a segment still below it is guesswork).
     min_avg_logprob: float = -1.0
     # gzip ratio of the text; above it the decoder is looping ("thank you
     # thank you ..."). Whisper's own fallback bound.
@@ -116,10 +119,11 @@ class DecodeOptions:
     beam_size: int = 5
     # Speech chunks decoded together through faster-whisper's
     # BatchedInferencePipeline; 1 decodes window by window. On this 2-core
-    # machine batching was 2.4x faster on 4 minutes of speech at the same
-    # corpus WER (6.9 %), and each VAD chunk is decoded on its own, so a
-    # hallucination cannot carry into the next one. 1 gives the sequential
-    # decoder with temperature fallback and condition_on_previous_text=False.
+    # machine (busy; best of three runs) 4 minutes of read speech took 3.9 s
+    # per audio minute batched against 7.0 s sequential, at the same corpus
+    # WER (6.9 %); each chunk is decoded on its own, so a hallucination cannot
+    # carry into the next one. 1 gives the sequential decoder, with
+    # temperature fallback and condition_on_previous_text=False.
     batch_size: int = 8
     language: str = "en"
     vad: VadSettings = field(default_factory=VadSettings)
@@ -127,7 +131,7 @@ class DecodeOptions:
     # faster-whisper glues VAD chunks together before decoding, so one
     # segment can span a long silence ("Okay, let me think. [6 s] Roll back
     # the deploy."): measured on rendered speech, 6 s of silence between two
-    # sentences gave one segment in 30 of 35 scenes. Everything downstream
+    # sentences gave one segment in 25 of 35 scenes. Everything downstream
     # times an utterance by its first word, so a segment is cut wherever its
     # words pause this long (the VAD's min_silence_duration_ms: a pause that
     # splits speech chunks splits utterances). Sentence ends are cut later,
