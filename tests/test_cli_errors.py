@@ -25,10 +25,12 @@ FIXTURE = FIXTURES_DIR / "fast_rollback.wav"
 TRUTH = json.loads((FIXTURES_DIR / "truth.json").read_text(encoding="utf-8"))["fixtures"]
 
 
-def run_replay(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_replay(*args: str | Path, cwd: Path | None = None, history: bool = False) -> subprocess.CompletedProcess:
+    # conftest points VOICE_INTERVIEWER_HOME at a fresh folder; the child inherits it.
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    flags = ["--no-progress"] + ([] if history else ["--no-history"])
     return subprocess.run(
-        [sys.executable, "-m", "voice_interviewer", "replay", *map(str, args), "--no-progress", "--no-history"],
+        [sys.executable, "-m", "voice_interviewer", "replay", *map(str, args), *flags],
         capture_output=True, text=True, cwd=cwd or REPO_ROOT, env=env, timeout=300,
     )
 
@@ -129,6 +131,11 @@ def test_out_is_a_regular_file(tmp_path):
     assert_one_line_error(run_replay(FIXTURE, "--out", target), "report.txt")
 
 
+def test_t0_past_the_end_of_a_recording(tmp_path):
+    line = assert_one_line_error(run_replay(FIXTURE, "--t0", "9999", "--out", tmp_path / "out"), "--t0")
+    assert "past the end" in line
+
+
 def test_negative_t0(tmp_path):
     assert_one_line_error(run_replay(FIXTURE, "--t0", "-5", "--out", tmp_path / "out"), "--t0")
 
@@ -200,3 +207,17 @@ def test_default_out_dir_is_reports_name(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "reports" / "standup" / "report.json").is_file()
     assert "Traceback" not in result.stderr
+
+
+def test_replay_records_the_attempt_in_history(tmp_path, private_data_home):
+    from voice_interviewer import history
+
+    call = tmp_path / "call.vtt"
+    call.write_text(VTT, encoding="utf-8")
+    result = run_replay(call, "--t0", "35", "--out", tmp_path / "out", history=True)
+    assert result.returncode == 0, result.stderr
+    rows = history.attempts()
+    assert len(rows) == 1
+    assert rows[0]["mitigation_latency_s"] == pytest.approx(30.0, abs=0.01)
+    assert rows[0]["two_minute_verdict"] == "in_time"
+    assert str(private_data_home) in str(history.default_db_path())

@@ -116,7 +116,7 @@ def test_session_folder_replays_to_the_same_mitigation_time(conversation):
     folder = result.folder
     assert (folder / "report.json").is_file() and oct(folder.stat().st_mode & 0o777) == "0o700"
     meta = json.loads((folder / "meta.json").read_text())
-    assert meta["seed"] == 1 and meta["t0_s"] == result.report["t0_s"]
+    assert meta["seed"] == 1 and meta["t0_s"] == pytest.approx(result.report["t0_s"], abs=1e-3)
     replayed = replay_path(folder, write=False, history=False)
     assert replayed["t0_s"] == pytest.approx(result.report["t0_s"], abs=1e-3)
     assert replayed["mitigation"]["latency_s"] == pytest.approx(live["latency_s"], abs=0.5)
@@ -131,23 +131,15 @@ def test_tracks_share_one_clock(conversation):
     assert abs(len(interviewer) - len(candidate)) <= 0.05 * SR
     played = pair.output.recorded()
     n = min(len(played), len(interviewer))
-    assert np.max(np.abs(interviewer[:n] - played[:n])) < 1e-3  # the file is what was played, where it was
+    assert np.max(np.abs(interviewer[:n] - np.clip(played[:n], -1, 1))) < 1e-3  # what was played, where it was
 
 
 def test_barge_in_stops_playback_and_keeps_what_was_heard(tmp_path):
-    pair = VirtualDevicePair(duration_s=40.0)
-    pair.feed(harness.candidate(harness.QUESTION), at_s=18.0)
+    """The candidate talks over the briefing, six seconds in."""
+    pair = VirtualDevicePair(duration_s=20.0)
     barge = harness.candidate("Sorry, wait. Is the database full?")
-    fed = {}
-
-    def on_read(t_s):
-        # Three seconds into the answer, the candidate talks over it.
-        if "at" not in fed and t_s > 20.0 and pair.output.is_playing:
-            fed["line_start"] = t_s
-            fed["at"] = t_s + 3.0
-            pair.feed(barge, at_s=fed["at"])
-
-    pair.on_read = on_read
+    fed = {"line_start": 0.0, "at": 6.0}
+    pair.feed(barge, at_s=fed["at"])
     result = harness.run(pair, tmp_path)
     onset_s = fed["at"] + clip_onset_s(barge)
     cut = kinds(result, ev.INTERVIEWER_CUT_OFF)
@@ -161,8 +153,8 @@ def test_barge_in_stops_playback_and_keeps_what_was_heard(tmp_path):
     heard = cut[0].data["heard_text"]
     assert full.startswith(heard) and 0 < len(heard) < len(full)
     assert cut[0].data["heard_s"] == pytest.approx(cut[0].t_s - fed["line_start"], abs=0.15)
-    # About three seconds of a Piper line at ~15 characters a second.
-    assert 20 <= len(heard) <= 80
+    # About six seconds of a Piper line at ~15 characters a second.
+    assert 50 <= len(heard) <= 130
 
 
 def test_complication_interrupts_a_long_monologue(tmp_path):

@@ -179,6 +179,10 @@ def _energy_vad_onset_s(audio: np.ndarray, sample_rate: int, whisper_s: float, l
     candidates = [(f, l) for f, l in runs if lo_s <= times_s[f] <= hi_s]
     if not candidates:
         return None
+    if sample_rate != SILERO_SAMPLE_RATE:
+        # Silero runs at 16 kHz only; audio_io delivers 16 kHz, so this is a
+        # caller's own array: trust the energy alone.
+        return float(times_s[candidates[0][0]])
     vad_times_s, vad_probs = silero_probabilities(segment, sample_rate)
     vad_times_s = vad_times_s + ctx_lo_s
     for first, last in candidates:

@@ -197,25 +197,34 @@ def choose_out_dir(source: ReplayInput, options: ReplayOptions) -> Path:
 
 
 def hear(source: ReplayInput, scenario, options: ReplayOptions, transcriber: Any) -> Heard:
-    """Utterances on the session clock, by the input's kind."""
+    """Utterances on the session clock and t0, by the input's kind."""
     if source.kind == TRANSCRIPT:
         heard = read_transcript_file(source.path)
-        t0_s = options.t0_s if options.t0_s is not None else 0.0
-    else:
+        heard.t0_s = checked_t0_s(options.t0_s, 0.0, heard.duration_s)
+    elif source.kind == SESSION:
+        events = source.session.events
         heard = transcribe_file(source.audio_path, scenario, options, transcriber)
-        if source.kind == SESSION:
-            heard.interviewer_events = interviewer_events(source.session.events)
-            heard.utterances = merge_by_time(heard.utterances, interviewer_utterances(source.session.events))
-            t0_s = options.t0_s if options.t0_s is not None else source.session.t0_s()
-            heard.duration_s = max(heard.duration_s, _last_event_s(source.session.events))
-        else:
-            t0_s = options.t0_s if options.t0_s is not None else 0.0
-    if heard.duration_s and t0_s > heard.duration_s:
-        raise UserError(f"--t0 {t0_s:g}: past the end of the recording ({heard.duration_s:.1f} s)")
-    heard.t0_s = t0_s
+        heard.interviewer_events = interviewer_events(events)
+        heard.utterances = merge_by_time(heard.utterances, interviewer_utterances(events))
+        heard.duration_s = max(heard.duration_s, _last_event_s(events))
+        heard.t0_s = checked_t0_s(options.t0_s, source.session.t0_s(), heard.duration_s)
+    else:
+        if options.t0_s is not None:  # a wrong --t0 should not cost a transcription first
+            from voice_interviewer.audio_io import audio_duration_s
+
+            checked_t0_s(options.t0_s, 0.0, audio_duration_s(source.audio_path))
+        heard = transcribe_file(source.audio_path, scenario, options, transcriber)
+        heard.t0_s = checked_t0_s(options.t0_s, 0.0, heard.duration_s)
     if not any(u.speaker == CANDIDATE for u in heard.utterances):
         raise UserError(f"{source.path}: no speech found")
     return heard
+
+
+def checked_t0_s(t0_s: float | None, default_s: float, duration_s: float) -> float:
+    t0_s = default_s if t0_s is None else t0_s
+    if duration_s and t0_s > duration_s:
+        raise UserError(f"--t0 {t0_s:g}: past the end of the recording ({duration_s:.1f} s)")
+    return t0_s
 
 
 def read_transcript_file(path: Path) -> Heard:

@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 STOP_PREFIX = "Let me stop you there — "
 VAD_MODEL = "silero_vad_v6 (faster-whisper)"
+PLAYED_GAP_S = 0.05  # a jump in played-frame stamps bigger than this is a real gap in playback
 
 
 @dataclass
@@ -449,7 +450,12 @@ class PracticeLoop:
             if frame.line_id is not None:
                 self._first_frame_s.setdefault(frame.line_id, frame.t_s)
                 self._last_frame_s[frame.line_id] = frame.t_s + len(frame.samples_float32) / SAMPLE_RATE
-            self.writer.interviewer.pad_to(frame.t_s)
+            # Played frames are contiguous; their t_s stamps are only as fine as
+            # the clock that stamped them (a mic frame, 32 ms). Pad only for a
+            # real gap (frames dropped, output stalled), never for that jitter.
+            behind_s = frame.t_s - self.writer.interviewer.samples_written / SAMPLE_RATE
+            if behind_s > PLAYED_GAP_S:
+                self.writer.interviewer.pad_to(frame.t_s)
             self.writer.interviewer.write_float32(frame.samples_float32)
 
     def _log(self, t_s: float, kind: str, **data: Any) -> ev.Event:
