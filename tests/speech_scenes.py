@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from conftest import REAL_SPEECH_DIR
 from voice_interviewer.audio_io import SAMPLE_RATE, load_audio
 
-REAL_SPEECH_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "real_speech"
 # How far below the clean clip's loudest frame its onset is taken to be.
 TRUTH_BELOW_PEAK_DB = 40.0
 
@@ -110,6 +110,20 @@ def noise(kind: str, duration_s: float, level_dbfs: float, seed: int = 0) -> np.
     return (x * 10 ** (level_dbfs / 20.0)).astype(np.float32)
 
 
+def babble(duration_s: float, level_dbfs: float) -> np.ndarray:
+    """Four voices talking backwards at once: speech-like enough for the VAD, no words in it.
+
+    This is where Whisper writes "Thank you so much for watching" unprompted.
+    """
+    n = int(round(duration_s * SAMPLE_RATE))
+    mix = np.zeros(n)
+    for i, name in enumerate(("LJ001-0001", "LJ001-0003", "LJ001-0004", "LJ001-0002")):
+        backwards = corpus_clip(name)[::-1]
+        mix += np.roll(np.tile(backwards, 1 + n // backwards.shape[0])[:n], i * 7000)
+    mix /= np.sqrt(np.mean(np.square(mix))) + 1e-12
+    return (mix * 10 ** (level_dbfs / 20.0)).astype(np.float32)
+
+
 # -------------------------------------------------------------------- scenes
 
 
@@ -125,7 +139,10 @@ class Scene:
 
 
 def scene(parts: list[float | np.ndarray], background: tuple[str, float] | None = None, seed: int = 0) -> Scene:
-    """Concatenate gaps (seconds of silence) and clips; then add background noise."""
+    """Concatenate gaps (seconds of silence) and clips; then add background noise.
+
+    ``background`` is (kind, RMS level in dBFS), kind one of :func:`noise`'s or "babble".
+    """
     pieces, onsets, ends, t_samples = [], [], [], 0
     for part in parts:
         if isinstance(part, np.ndarray):
@@ -140,5 +157,7 @@ def scene(parts: list[float | np.ndarray], background: tuple[str, float] | None 
     audio = np.concatenate(pieces)
     if background is not None:
         kind, level_dbfs = background
-        audio = audio + noise(kind, audio.shape[0] / SAMPLE_RATE, level_dbfs, seed)[: audio.shape[0]]
+        duration_s = audio.shape[0] / SAMPLE_RATE
+        sound = babble(duration_s, level_dbfs) if kind == "babble" else noise(kind, duration_s, level_dbfs, seed)
+        audio = audio + sound[: audio.shape[0]]
     return Scene(audio=np.clip(audio, -1.0, 1.0).astype(np.float32), onsets_s=onsets, speech_ends_s=ends)

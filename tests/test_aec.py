@@ -16,9 +16,9 @@ import pytest
 
 from conftest import REAL_SPEECH_DIR, require
 from voice_interviewer.live.aec import EchoCancelledInput, EchoCanceller, echo_text_match
-from voice_interviewer.live.turns import StreamingVad, TurnSettings
 from voice_interviewer.live.devices import (FRAME_SAMPLES, PLAYED_FRAME_SAMPLES, SAMPLE_RATE, VirtualDevicePair,
                                             load_audio_16k, resample, room_impulse_response)
+from voice_interviewer.live.turns import StreamingVad, TurnSettings
 
 ECHO_GAIN_DB = -12.0
 # The barge-in rule of the conversation loop (turns.py), with its own numbers:

@@ -85,7 +85,8 @@ def test_a_click_just_before_the_word_is_not_the_onset():
     sc = scene([3.0, clip, 1.0], ("white", -60.0))
     click_at = int((sc.onsets_s[0] - 0.35) * SAMPLE_RATE)
     rng = np.random.default_rng(7)
-    sc.audio[click_at:click_at + 300] += (rng.standard_normal(300) * 0.3 * np.exp(-np.arange(300) / 50)).astype(np.float32)
+    click = rng.standard_normal(300) * 0.3 * np.exp(-np.arange(300) / 50)
+    sc.audio[click_at:click_at + 300] += click.astype(np.float32)
     onset_s = refine_onset_s(sc.audio, SAMPLE_RATE, sc.onsets_s[0] - 0.3)
     assert abs(onset_s - sc.onsets_s[0]) <= ONSET_TOLERANCE_S
 
@@ -133,3 +134,23 @@ def test_audio_start_offset_maps_clocks():
 def test_silence_has_no_onset_to_move_to():
     silent = noise("white", 5.0, -80.0)
     assert refine_onset_s(silent, SAMPLE_RATE, 2.0) == 2.0
+
+
+def test_refining_twice_keeps_whisper_time_and_other_attributes():
+    clip = normalised(piper_clip("Freeze all deploys."))
+    sc = scene([2.0, clip, 1.0])
+    guess_s = sc.onsets_s[0] - 0.3
+    utt = Utterance(guess_s, guess_s + 1, "Freeze", [Word(guess_s, guess_s + 0.4, "Freeze")])
+    utt.speaker_name = "Sam"
+    (once,) = refine_utterance_onsets([utt], sc.audio)
+    (twice,) = refine_utterance_onsets([once], sc.audio)
+    assert twice.whisper_onset_s == guess_s and twice.speaker_name == "Sam"
+    assert twice.onset_s == pytest.approx(once.onset_s, abs=0.01)
+
+
+def test_other_sample_rates_use_energy_alone():
+    clip = normalised(piper_clip("Restart the auth pods."))
+    sc = scene([2.0, clip, 1.0])
+    audio_8k = sc.audio[::2]  # crude, but the onset survives decimation
+    onset_s = refine_onset_s(audio_8k, 8000, sc.onsets_s[0] - 0.3)
+    assert abs(onset_s - sc.onsets_s[0]) <= ONSET_TOLERANCE_S

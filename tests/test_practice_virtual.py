@@ -168,8 +168,12 @@ def test_complication_interrupts_a_long_monologue(tmp_path):
         "and then I would compare the regions to see if one of them is worse than the other",
         "and I would check the traffic levels to see whether this is just a load problem",
         "and I would keep digging into the graphs until I understand what is going on here",
+        "and after that I would read through the recent changes to the configuration files",
+        "and I would want to know if anything changed in the load balancer settings recently",
+        "and I would ask whether the certificates are all still valid in both of the regions",
+        "and I would also check the status of the message queues and the background workers",
     ]
-    pair = VirtualDevicePair(duration_s=95.0)
+    pair = VirtualDevicePair(duration_s=100.0)
     t = 16.5
     for s in sentences:
         t = pair.feed(harness.candidate(s), at_s=t) + 0.1
@@ -256,15 +260,17 @@ def _start_child(sessions: Path) -> subprocess.Popen:
     child = subprocess.Popen([sys.executable, str(REPO / "tests" / "practice_harness.py"), str(sessions),
                               "--speed", "2.0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                              text=True)
-    assert child.stdout.readline().strip() == "ready"
-    return child
+    for line in child.stdout:  # the screen's plain lines come first
+        if line.strip() == "ready":
+            return child
+    raise AssertionError(f"the session did not start: {child.stderr.read()[-2000:]}")
 
 
-def _wait_for_event(folder_glob, kind: str, timeout_s: float = 120.0) -> Path:
+def _wait_for_event(folder_glob, kind: str, timeout_s: float = 120.0, count: int = 1) -> Path:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for events in folder_glob():
-            if f'"kind": "{kind}"' in events.read_text():
+            if events.read_text().count(f'"kind": "{kind}"') >= count:
                 return events.parent
         time.sleep(0.2)
     raise AssertionError(f"no {kind} event within {timeout_s} s")
@@ -274,8 +280,8 @@ def test_sigkill_mid_session_leaves_a_replayable_folder(tmp_path):
     sessions = tmp_path / "sessions"
     child = _start_child(sessions)
     try:
-        folder = _wait_for_event(lambda: sessions.glob("*/events.jsonl"), ev.TRANSCRIPT_FINAL)
-        time.sleep(8.0)  # past the mitigation at 40 s (at double speed)
+        # The second candidate turn, the mitigation, has been heard: kill it there.
+        folder = _wait_for_event(lambda: sessions.glob("*/events.jsonl"), ev.TRANSCRIPT_FINAL, count=2)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:

@@ -116,3 +116,20 @@ def test_interviewer_lines_end_where_they_stopped_or_were_cut_off():
     lines = interviewer_utterances(events)
     assert [(u.start_s, u.end_s, u.text) for u in lines] == [(0.5, 4.0, "It's 2am."), (20.0, 21.5, "Both regions.")]
     assert all(u.speaker == INTERVIEWER for u in lines)
+
+
+def test_a_sentence_whisper_broke_across_two_segments_is_made_whole():
+    # A 30 s decoding window can end mid-sentence: verb in one segment, target in the next.
+    first = utterance((28.5, "I'm"), (28.8, "going"), (29.1, "to"), (29.4, "roll"), (29.7, "back"))
+    second = utterance((30.1, "the"), (30.4, "auth"), (30.7, "service"), (31.0, "deploy."))
+    parts = split_sentences([first, second])
+    assert [p.text for p in parts] == ["I'm going to roll back the auth service deploy."]
+    assert parts[0].onset_s == 28.5
+
+
+def test_a_change_of_speaker_ends_a_sentence():
+    candidate = utterance((1.0, "Which"), (1.3, "regions"))
+    interviewer = utterance((1.7, "Both"), (2.0, "regions."))
+    interviewer.speaker = INTERVIEWER
+    parts = split_sentences([candidate, interviewer])
+    assert [(p.speaker, p.text) for p in parts] == [("candidate", "Which regions"), ("interviewer", "Both regions.")]

@@ -74,3 +74,26 @@ def test_trim_keeps_a_short_lead_and_caps_the_tail():
 def test_missing_voice_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="Piper voice not found"):
         Synthesizer(tmp_path / "nope.onnx")
+
+
+def test_exit_during_a_background_precompute_is_a_clean_exit():
+    """A daemon thread killed inside onnxruntime used to abort the process (exit 134)."""
+    import subprocess
+    import sys
+
+    code = ("from voice_interviewer.live.tts import Synthesizer\n"
+            "s = Synthesizer()\n"
+            "s.precompute([f'Line number {i} of the briefing is being read now.' for i in range(40)])\n"
+            "import time; time.sleep(1.0)\n"
+            "raise SystemExit(3)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr[-500:]
+    assert "terminate called" not in result.stderr
+
+
+def test_close_stops_the_precompute(synth):
+    lines = [f"Status update number {i} for the incident channel." for i in range(30)]
+    synth.precompute(lines)
+    synth.close()
+    assert synth.wait_precomputed(timeout_s=0)
+    assert not all(synth.is_cached(line) for line in lines)

@@ -20,6 +20,7 @@ import io
 import logging
 import struct
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -120,15 +121,14 @@ def _looks_like_text(head: bytes) -> bool:
 # --------------------------------------------------------------------- WAV
 
 
+@dataclass
 class _WavInfo:
-    def __init__(self, fmt_tag: int, channels: int, sample_rate: int, block_align: int,
-                 data_offset: int, data_bytes: int):
-        self.fmt_tag = fmt_tag
-        self.channels = channels
-        self.sample_rate = sample_rate
-        self.block_align = block_align
-        self.data_offset = data_offset
-        self.data_bytes = data_bytes  # what is actually on disk, whole frames only
+    fmt_tag: int
+    channels: int
+    sample_rate: int
+    block_align: int  # bytes per frame (all channels)
+    data_offset: int  # where the samples start in the file
+    data_bytes: int  # what is actually on disk, whole frames only
 
     @property
     def frames(self) -> int:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -83,6 +83,7 @@ class OnsetOptions:
 
 
 DEFAULT_OPTIONS = OnsetOptions()
+_UTTERANCE_FIELDS = {f.name for f in fields(Utterance)}
 
 
 def refine_onset_s(audio: np.ndarray, sample_rate: int, whisper_onset_s: float,
@@ -134,7 +135,11 @@ def refine_utterance_onsets(utterances: list[Utterance], audio: np.ndarray, samp
         onset_s = min(onset_s, max(whisper_s, first.end_s - audio_start_s - 0.02))
         new_first = Word(onset_s + audio_start_s, first.end_s, first.word, first.probability)
         new_utt = replace(utt, words=[new_first, *utt.words[1:]], start_s=new_first.start_s)
-        new_utt.whisper_onset_s = first.start_s
+        for name, value in vars(utt).items():  # attributes others set (speaker_name, ...)
+            if name not in _UTTERANCE_FIELDS:
+                setattr(new_utt, name, value)
+        # Refining twice must not lose Whisper's own time.
+        new_utt.whisper_onset_s = getattr(utt, "whisper_onset_s", first.start_s)
         refined.append(new_utt)
         moved.append(abs(onset_s - whisper_s))
         previous_end_s = utt.words[-1].end_s - audio_start_s

@@ -264,24 +264,46 @@ def transcribe_file(audio_path: Path, scenario, options: ReplayOptions, transcri
 
 
 def split_sentences(utterances: list[Utterance]) -> list[Utterance]:
-    """One utterance per sentence (or per stretch between long pauses), word times kept."""
-    out = []
-    for utterance in utterances:
+    """One utterance per sentence, word times kept.
+
+    The words of consecutive utterances are read as one stream, so a sentence
+    Whisper broke across two segments (at a 30 s window's edge, say) is made
+    whole again. A sentence ends at . ? or !, at a pause of SENTENCE_GAP_S, or
+    where the speaker changes.
+    """
+    out: list[Utterance] = []
+    current: list = []  # words of the sentence being built
+    parent: Utterance | None = None  # the utterance its first word came from
+    previous: Utterance | None = None
+
+    def flush() -> None:
+        nonlocal current
+        if current:
+            out.append(_utterance_of(current, parent))
+            current = []
+
+    for utterance in sorted(utterances, key=lambda u: u.start_s):
+        if previous is not None and _speaker(utterance) != _speaker(previous):
+            flush()
+        previous = utterance
         if not utterance.words:
+            flush()
             out.append(utterance)
             continue
-        current = []
         for word in utterance.words:
             if current and word.start_s - current[-1].end_s >= SENTENCE_GAP_S:
-                out.append(_utterance_of(current, utterance))
-                current = []
+                flush()
+            if not current:
+                parent = utterance
             current.append(word)
             if _ends_sentence(word.word):
-                out.append(_utterance_of(current, utterance))
-                current = []
-        if current:
-            out.append(_utterance_of(current, utterance))
+                flush()
+    flush()
     return out
+
+
+def _speaker(u: Utterance) -> tuple[str, str | None]:
+    return u.speaker, getattr(u, "speaker_name", None)
 
 
 def _ends_sentence(token: str) -> bool:

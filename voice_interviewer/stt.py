@@ -272,9 +272,10 @@ def _to_utterance(segment, offset_s: float) -> Utterance:
     words = [
         Word(start_s=float(w.start) + offset_s, end_s=float(w.end) + offset_s, word=w.word.strip(),
              probability=float(w.probability))
-        # Whisper writes ". ." for noise it half-believes: no letter or digit, no word.
-        for w in (segment.words or []) if any(ch.isalnum() for ch in w.word)
+        for w in (segment.words or []) if w.word.strip()
     ]
+    if not any(ch.isalnum() for w in words for ch in w.word):
+        words = []  # Whisper writes ". ." for noise it half-believes: no letter or digit, no words
     start_s = words[0].start_s if words else float(segment.start) + offset_s
     end_s = words[-1].end_s if words else float(segment.end) + offset_s
     return Utterance(start_s=start_s, end_s=end_s, text=segment.text.strip(), words=words)
@@ -332,8 +333,8 @@ def format_timestamp(t_s: float) -> str:
 
 
 def transcript_text(utterances: list[Utterance]) -> str:
-    """One line per segment: ``[00:03.12 → 00:05.40] text``."""
-    return "\n".join(f"[{format_timestamp(u.start_s)} → {format_timestamp(u.end_s)}] {u.text}" for u in utterances)
+    """One line per segment: ``[00:03.12 - 00:05.40] text`` (ASCII, for any terminal encoding)."""
+    return "\n".join(f"[{format_timestamp(u.start_s)} - {format_timestamp(u.end_s)}] {u.text}" for u in utterances)
 
 
 # ---------------------------------------------------------------- the CLI

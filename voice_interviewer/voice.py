@@ -24,8 +24,9 @@ a stream cut mid-sentence, malformed chunks, or no first token within
 ``first_token_timeout_s`` each give the scripted line, one warning in the log
 the first time that problem appears (DEBUG after), and a ``voice_fallback``
 event every turn. Errors that will not fix themselves (401, 403, 404) turn
-the LLM off for the rest of the session; a refused connection or a 429 pauses
-it for a while, so later turns do not each wait on a dead endpoint.
+the LLM off for the rest of the session; a refused connection, a 429, a 5xx
+or three missed first-token budgets in a row pause it for a while, so later
+turns do not each wait on a dead or overloaded endpoint.
 """
 
 from __future__ import annotations

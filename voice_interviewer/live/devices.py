@@ -547,6 +547,19 @@ def resolve_device(device: int | str | None, kind: str) -> int | None:
     raise AudioDeviceError(f"no {kind} device named {device!r} (see `voice-interviewer devices`)")
 
 
+def _open_stream(stream_class, max_channels: int, **kwargs):
+    """A mono stream, or a stereo one where the device takes no mono (raw ALSA hw devices)."""
+    import sounddevice as sd
+
+    try:
+        return stream_class(channels=1, **kwargs)
+    except sd.PortAudioError:
+        if max_channels < 2:
+            raise
+        logger.info("device refuses mono; opening 2 channels")
+        return stream_class(channels=2, **kwargs)
+
+
 class SoundDeviceInput:
     """The microphone through PortAudio.
 
@@ -584,9 +597,10 @@ class SoundDeviceInput:
         self._raw = queue.Queue(maxsize=max(4, int(self.queue_s * 1000 / self.blocksize_ms)))
         self._resampler = StreamResampler(self.sample_rate_native, SAMPLE_RATE)
         try:
-            self._stream = sd.InputStream(device=index, channels=1, samplerate=self.sample_rate_native,
-                                          blocksize=blocksize, dtype="float32", callback=self._callback,
-                                          finished_callback=self._finished)
+            self._stream = _open_stream(sd.InputStream, info["max_input_channels"], device=index,
+                                        samplerate=self.sample_rate_native, blocksize=blocksize,
+                                        dtype="float32", callback=self._callback,
+                                        finished_callback=self._finished)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(f"cannot open input device {info['name']!r}: {exc}") from None
@@ -675,9 +689,10 @@ class SoundDeviceOutput(_OutputBase):
         self._pb.set_native_rate(self.sample_rate_native)
         blocksize = max(1, int(self.sample_rate_native * self.blocksize_ms / 1000))
         try:
-            self._stream = sd.OutputStream(device=index, channels=1, samplerate=self.sample_rate_native,
-                                           blocksize=blocksize, dtype="float32", callback=self._callback,
-                                           finished_callback=self._finished)
+            self._stream = _open_stream(sd.OutputStream, info["max_output_channels"], device=index,
+                                        samplerate=self.sample_rate_native, blocksize=blocksize,
+                                        dtype="float32", callback=self._callback,
+                                        finished_callback=self._finished)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(f"cannot open output device {info['name']!r}: {exc}") from None
@@ -689,7 +704,9 @@ class SoundDeviceOutput(_OutputBase):
     def _callback(self, outdata, frames, time_info, status) -> None:
         if status.output_underflow:
             self.underflows += 1
-        outdata[:, 0] = self._pb.render(frames)
+        block = self._pb.render(frames)
+        for channel in range(outdata.shape[1]):  # mono on every channel of a stereo-only device
+            outdata[:, channel] = block
 
     def _finished(self) -> None:
         if not self._stopping:

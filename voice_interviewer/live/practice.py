@@ -535,25 +535,23 @@ class PracticeLoop:
         stat.transcribe_ms = (time.perf_counter() - started) * 1000
 
         mark = time.perf_counter()
-        utterances = [u for u in self._drop_echo(utterances) if u.text.strip()]
-        utterances = self._label(utterances) if utterances else []
+        utterance = merge_turn([u for u in self._drop_echo(utterances) if u.text.strip()])
+        if utterance is None:
+            return
+        utterance = self._label([utterance])[0]
         stat.label_ms = (time.perf_counter() - mark) * 1000
-        for u in utterances:
-            u.speaker = CANDIDATE
-            self.utterances.append(u)
-            self._log(u.end_s, ev.TRANSCRIPT_FINAL, **u.to_json())
-            if self.screen is not None:
-                self.screen.candidate_text(u.start_s, u.text, final=True, utterance=u)
-        if not reply or not utterances:
+        self.utterances.append(utterance)
+        self._log(utterance.end_s, ev.TRANSCRIPT_FINAL, **utterance.to_json())
+        if self.screen is not None:
+            self.screen.candidate_text(utterance.start_s, utterance.text, final=True, utterance=utterance)
+        if not reply:
             return
 
         mark = time.perf_counter()
-        actions: list[Action] = []
         with self.log_lock:
-            for u in utterances:
-                actions += self.director.on_turn(u) or []
+            actions = list(self.director.on_turn(utterance) or [])
         stat.decide_ms = (time.perf_counter() - mark) * 1000
-        stat.text = " ".join(u.text for u in utterances)
+        stat.text = utterance.text
         self._speak(actions, barge_in_allowed=True, stat=stat, started=started)
         self.turn_stats.append(stat)
 
@@ -660,6 +658,14 @@ class PracticeLoop:
 
 def _text(utterances: list[Utterance] | None) -> str:
     return " ".join(u.text.strip() for u in utterances or []).strip()
+
+
+def merge_turn(utterances: list[Utterance]) -> Utterance | None:
+    """One candidate turn as one utterance: the director reacts to turns, not to Whisper's segments."""
+    if not utterances:
+        return None
+    return Utterance(start_s=utterances[0].start_s, end_s=utterances[-1].end_s, text=_text(utterances),
+                     words=[w for u in utterances for w in u.words], speaker=CANDIDATE)
 
 
 # ====================================================================== main

@@ -18,11 +18,13 @@ the voice (config + model size) and the normalised text.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import re
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -40,6 +42,21 @@ TAIL_KEEP_S = 0.12
 """Silence kept after the last voiced sample: the pause between sentences."""
 SILENCE_LEVEL = 0.01
 """|sample| below this (-40 dBFS, after Piper's normalisation) counts as silence."""
+
+PRECOMPUTE_STOP_WAIT_S = 10.0
+"""How long exit waits for the sentence being precomputed (Piper takes ~1 s)."""
+
+# Synthesizers with a precompute thread, stopped before the interpreter exits:
+# a daemon thread killed inside onnxruntime aborts the process ("terminate
+# called without an active exception", exit 134) instead of exiting cleanly.
+_LIVE: "weakref.WeakSet[Synthesizer]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for synth in list(_LIVE):
+        synth.close()
+
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(])")
 
@@ -90,6 +107,7 @@ class Synthesizer:
         self._pending: dict[str, threading.Event] = {}
         self._cache_lock = threading.Lock()
         self._precompute_thread: threading.Thread | None = None
+        self._stop = threading.Event()
         self._voice_id = self._make_voice_id()
         self.synth_seconds = 0.0
         """Total wall time spent in Piper (for the latency benchmark)."""
@@ -151,9 +169,21 @@ class Synthesizer:
         if not background:
             self._precompute(sentences)
             return
+        self._stop.clear()
         self._precompute_thread = threading.Thread(target=self._precompute, args=(sentences,),
                                                    name="tts-precompute", daemon=True)
+        _LIVE.add(self)
         self._precompute_thread.start()
+
+    def close(self, timeout_s: float = PRECOMPUTE_STOP_WAIT_S) -> None:
+        """Stop a background precompute after its current sentence, and wait for it.
+
+        Call at the end of a session; it also runs at interpreter exit.
+        """
+        self._stop.set()
+        thread = self._precompute_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout_s)
 
     def wait_precomputed(self, timeout_s: float | None = None) -> bool:
         """True once a background precompute has finished (or none was started)."""
@@ -168,7 +198,11 @@ class Synthesizer:
 
     def _precompute(self, sentences: list[str]) -> None:
         t = time.perf_counter()
-        for sentence in sentences:
+        for done, sentence in enumerate(sentences):
+            if self._stop.is_set():
+                logger.info("precompute stopped with %d of %d sentences left", len(sentences) - done,
+                            len(sentences))
+                return
             try:
                 self._sentence(sentence)
             except Exception as exc:  # a broken line must not kill the session; it fails again when spoken
