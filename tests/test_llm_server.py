@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import REQUIRE_ALL, require, require_module
+from conftest import require
 from voice_interviewer.actions import Action
 from voice_interviewer.events import VOICE_FALLBACK, EventLog
 from voice_interviewer.guard import guard_line, root_cause_hits

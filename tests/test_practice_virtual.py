@@ -308,3 +308,31 @@ def test_sigint_ends_cleanly_with_a_report(tmp_path):
     report = json.loads((folder / "report.json").read_text())
     assert report["events"][-1]["kind"] == "session_ended"
     assert report["events"][-1]["reason"] == "interrupted"
+
+
+def _practice_cli(tmp_path, *args, prelude: str = "") -> subprocess.CompletedProcess:
+    code = (f"{prelude}\nimport sys\nfrom voice_interviewer.cli import main\n"
+            f"sys.exit(main(['practice', '--sessions-dir', {str(tmp_path / 's')!r}, *{list(args)!r}]))")
+    env = dict(os.environ, VOICE_INTERVIEWER_HOME=str(tmp_path / "home"))
+    env.pop("PULSE_SERVER", None)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_no_such_input_device_is_one_line_and_no_folder(tmp_path):
+    proc = _practice_cli(tmp_path, "--input", "no-such-mic-xyz")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("voice-interviewer: "), proc.stderr
+    assert "no-such-mic-xyz" in lines[0] or "no input device" in lines[0] or "PortAudio" in lines[0]
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())
+
+
+def test_portaudio_missing_is_one_line(tmp_path):
+    # sounddevice finds libportaudio through ctypes.util.find_library; hide it
+    # there, as on a machine without libportaudio2.
+    prelude = ("import ctypes.util as u\nf = u.find_library\n"
+               "u.find_library = lambda name: None if 'portaudio' in name else f(name)")
+    proc = _practice_cli(tmp_path, prelude=prelude)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PortAudio" in lines[0] and "libportaudio2" in lines[0], proc.stderr

@@ -71,12 +71,6 @@ caused leads led shows showed started starts since still already around roughly 
 """.split())
 
 
-@dataclass
-class GuardResult:
-    ok: bool
-    reason: str = ""
-
-
 def guard_line(text: str, action: Action, scenario: Scenario) -> tuple[bool, str]:
     """(ok, reason) for a whole generated line; reason is "" when ok."""
     sentences = split_sentences(text)

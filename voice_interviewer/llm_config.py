@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import stat
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -262,11 +261,3 @@ def _scrub_record(record: logging.LogRecord) -> None:
             record.exc_info = None
             record.exc_text = None
             record.msg = f"{record.msg} (exception details withheld: they contained a secret)"
-
-
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}")
-
-
-def redact_headers(text: str) -> str:
-    """Scrub ``Authorization: Bearer ...`` values too, whatever the key."""
-    return _BEARER.sub(lambda m: m.group(1) + REDACTED, redact(text))

@@ -92,6 +92,9 @@ class TurnStat:
     processing_ms: float = 0.0  # decision -> first play() call, wall clock
     play_called_s: float | None = None
     first_audio_s: float | None = None  # first played frame of the reply
+    decided_wall_s: float = 0.0  # time.monotonic() when the loop thread ended the turn
+    play_called_wall_s: float | None = None  # ... when the reply's first audio went to the speakers
+    first_audio_wall_s: float | None = None  # ... when the loop saw the reply's first frame played
     reply_intent: str | None = None
     text: str = ""
 
@@ -286,11 +289,21 @@ class PracticeLoop:
 
     # ------------------------------------------------------------ the steps
 
-    def _brief(self) -> None:
-        """Synthesise the briefing first, so the director knows when it will end (t0)."""
+    def prepare(self) -> None:
+        """Synthesise the briefing before the devices start, so it plays the moment they do.
+
+        Its length also tells the director when the briefing ends (t0). Done
+        before the mic opens because a mic left unread for the seconds Piper
+        takes would overflow its queue and drop audio.
+        """
         text = self.director.scenario.briefing_text
         sentences = [x for x in self._say(Action("briefing", text), ()) if x.strip()]
-        duration_s = sum(len(self._synthesize(x)) / self.synth_rate for x in sentences)
+        self._briefing_s = sum(len(self._synthesize(x)) / self.synth_rate for x in sentences)
+
+    def _brief(self) -> None:
+        if getattr(self, "_briefing_s", None) is None:
+            self.prepare()
+        duration_s = self._briefing_s
         latency_s = float(getattr(self.speakers, "latency_s", 0.0) or 0.0)
         start_s = self.now_s
         with self.log_lock:
@@ -322,6 +335,7 @@ class PracticeLoop:
         self._log(turn.decided_s, ev.TURN_ENDED, ending=turn.ending, reason=turn.reason,
                   endpoint_wait_ms=round(turn.endpoint_wait_s * 1000, 1))
         reply = self._pending_cut_in is None
+        turn.decided_wall_s = time.monotonic()
         self._submit(("turn", turn, reply))
         if not reply:
             self._take_floor("turn_end")
@@ -411,6 +425,7 @@ class PracticeLoop:
             data.update(cut_in=how, waited_s=round(line.started_s - due_s, 3))
         if line.stat is not None:
             line.stat.first_audio_s = line.started_s
+            line.stat.first_audio_wall_s = time.monotonic()
             data["after_speech_end_ms"] = round((line.started_s - line.stat.speech_end_s) * 1000, 1)
         self._log(line.started_s, ev.INTERVIEWER_STARTED, **data)
         if self.screen is not None:
@@ -527,7 +542,7 @@ class PracticeLoop:
 
     def _process_turn(self, turn: TurnEnd, reply: bool) -> None:
         stat = TurnStat(speech_end_s=turn.speech_end_s, decided_s=turn.decided_s, ending=turn.ending,
-                        partial_ms=turn.partial_ms)
+                        partial_ms=turn.partial_ms, decided_wall_s=turn.decided_wall_s)
         started = time.perf_counter()
         utterances = turn.utterances
         if utterances is None:
@@ -601,6 +616,7 @@ class PracticeLoop:
                     line.line_ids.add(self.speakers.play(audio, self.synth_rate, new_line=first))
                 if first and stat is not None:
                     stat.play_called_s = self.now_s
+                    stat.play_called_wall_s = time.monotonic()
                     stat.processing_ms = (time.perf_counter() - started) * 1000 if started else 0.0
                     stat.reply_intent = action.intent
                 first = False
@@ -721,6 +737,10 @@ def open_sound_devices(options: PracticeOptions, clock: SessionClock):
     """The laptop's mic and speakers through PortAudio; one-line errors when there are none."""
     from voice_interviewer.live import devices
 
+    # Name problems (no PortAudio, no such device) before a session folder exists.
+    devices.import_sounddevice()
+    devices.resolve_device(_device_ref(options.input), "input")
+    devices.resolve_device(_device_ref(options.output), "output")
     mic = devices.SoundDeviceInput(device=_device_ref(options.input))
     speakers = devices.SoundDeviceOutput(device=_device_ref(options.output), clock=clock.now_s)
     return mic, speakers
@@ -832,6 +852,7 @@ def run_session(scenario, mic, speakers, options: PracticeOptions, *, clock: Ses
                             synth_rate=parts.synth.sample_rate, turn_settings=turn_settings,
                             settings=settings, screen=screen, echo_match=parts.echo_match)
         with _sigterm_as_interrupt():
+            loop.prepare()
             _start_devices(mic, speakers)
             if screen is not None:
                 screen.start()

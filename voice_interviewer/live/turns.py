@@ -98,6 +98,7 @@ class TurnEnd:
     reason: str  # e.g. "question after 550 ms of silence", "max_turn_s"
     utterances: list[Utterance] | None = None  # the partial transcript, when still valid
     partial_ms: float = 0.0  # time spent transcribing partials in this turn (wall clock)
+    decided_wall_s: float = 0.0  # time.monotonic() when the caller acted on the decision
 
     @property
     def endpoint_wait_s(self) -> float:
