@@ -80,3 +80,52 @@ def test_judge_without_candidate_speech():
     r = report()
     r["utterances"] = []
     assert judge_report(r, LLMSettings(base_url="http://127.0.0.1:9/v1", model="m"))["reason"] == "no candidate speech to judge"
+
+
+def test_replay_llm_judge_lands_beside_the_rubric_in_both_reports(tmp_path):
+    """`replay --llm-judge` through the CLI: proposals in report.json and report.md, rubric untouched."""
+    import subprocess
+    import sys
+
+    call = tmp_path / "call.vtt"
+    call.write_text("WEBVTT\n\n00:00:05.000 --> 00:00:09.000\nLet's roll back auth v2.3.1 now.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with FakeOpenAI() as server:
+        server.reply = json.dumps(FULL)
+        run = subprocess.run(
+            [sys.executable, "-m", "voice_interviewer", "replay", str(call), "--out", str(out), "--no-history",
+             "--llm-judge", "--llm-base-url", server.base_url, "--llm-model", "ok"],
+            capture_output=True, text=True, timeout=120,
+        )
+    assert run.returncode == 0, run.stderr
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["llm_judge"]["status"] == "ok"
+    assert saved["llm_judge"]["scores"]["bias_to_action"]["score"] == 3
+    assert saved["rubric"]["bias_to_action"]["score"] in range(5)  # the deterministic score stays its own
+    assert "LLM judge (proposed" in (out / "report.md").read_text()
+
+
+def test_replay_llm_judge_without_an_endpoint_is_one_line(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    call = tmp_path / "call.vtt"
+    call.write_text("WEBVTT\n\n00:00:05.000 --> 00:00:09.000\nLet's roll back auth v2.3.1 now.\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "voice_interviewer", "replay", str(call), "--llm-judge"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and "needs an endpoint" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_report_html_shows_the_judge_beside_the_rubric(tmp_path):
+    from report_samples import sample_report
+    from voice_interviewer.report_html import write_html
+
+    report = sample_report()
+    report["llm_judge"] = {"status": "ok", "model": "smollm2",
+                           "scores": {"bias_to_action": {"score": 2, "quote": "roll back", "quote_found": True, "why": "slow"}}}
+    html = write_html(report, tmp_path).read_text(encoding="utf-8")
+    assert 'id="llm-judge"' in html and "proposed, not used in the scores" in html and "slow" in html
+    assert html.index('id="llm-judge"') > html.index('data-dimension="blameless_postmortem"')

@@ -60,6 +60,7 @@ def one_turn(parts, **kwargs):
     ("Right.", turns.ACK),
     ("Which endpoints are failing?", turns.QUESTION),
     ("which endpoint are failing.", turns.QUESTION),  # Whisper often drops the question mark
+    ("What does the latency look like?", turns.QUESTION),  # "like" ends it, the "?" wins
     ("I'd roll back the auth service to v2.3.0.", turns.PROPOSAL),
     ("Let's turn the token cache flag off.", turns.PROPOSAL),
     ("The database is at 200 connections.", turns.STATEMENT),

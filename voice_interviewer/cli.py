@@ -115,6 +115,12 @@ def _add_replay(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="director seed for the would-have-cut-in timeline")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-history", action="store_true", help="do not record this attempt in the history database")
+    p.add_argument("--llm-judge", action="store_true",
+                   help="also ask an OpenAI-compatible LLM for proposed scores, shown beside the rubric")
+    p.add_argument("--llm-model", default=None, help="model name for --llm-judge")
+    p.add_argument("--llm-base-url", default=None, help="endpoint for --llm-judge (default: $OPENAI_BASE_URL)")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="config file (default: ~/.config/voice-interviewer/config.toml)")
     _add_model_options(p)
 
 

@@ -93,10 +93,10 @@ class LLMSettings:
     def require_endpoint(self) -> None:
         """Raise a one-line UserError naming every way to set what is missing."""
         if not self.base_url:
-            raise UserError("--voice openai needs an endpoint: --llm-base-url URL, OPENAI_BASE_URL, "
+            raise UserError("the LLM (--voice openai, --llm-judge) needs an endpoint: --llm-base-url URL, OPENAI_BASE_URL, "
                             f"or base_url in the [llm] table of {self.config_path or default_config_path()}")
         if not self.model:
-            raise UserError("--voice openai needs a model name: --llm-model NAME, "
+            raise UserError("the LLM (--voice openai, --llm-judge) needs a model name: --llm-model NAME, "
                             f"or model in the [llm] table of {self.config_path or default_config_path()}")
 
 

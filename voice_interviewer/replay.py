@@ -75,6 +75,7 @@ class ReplayOptions:
     history: bool = True  # record the attempt in the history database
     whisper_model: str | None = None  # size name or CTranslate2 folder; None: bundled tiny.en
     write: bool = True  # write report.json/.md (tests may only want the dict)
+    llm_judge: Any = None  # llm_config.LLMSettings: also ask an LLM judge for proposed scores
 
 
 @dataclass
@@ -112,6 +113,7 @@ def main(args) -> int:
         progress=not args.no_progress,
         history=not args.no_history,
         whisper_model=args.whisper_model,
+        llm_judge=judge_settings(args),
     )
     report = replay_path(args.path, options)
     if args.json:
@@ -148,6 +150,10 @@ def replay_path(path: str | Path, options: ReplayOptions | None = None, *,
     log, interviewer = direct(heard, scenario, options.seed, source.kind)
 
     report = build(source, scenario, heard, log, interviewer, options)
+    if options.llm_judge is not None:
+        from voice_interviewer.judge import judge_report
+
+        judge_report(report, options.llm_judge)
     if out_dir is not None:
         write(report, out_dir)
     if options.history:
@@ -156,6 +162,17 @@ def replay_path(path: str | Path, options: ReplayOptions | None = None, *,
     logger.info("replayed %s (%.1f s of %s) in %.2f s", source.path.name, heard.duration_s,
                 source.kind, time.perf_counter() - started)
     return report
+
+
+def judge_settings(args):
+    """LLM settings for --llm-judge, checked before any transcription; None without it."""
+    if not getattr(args, "llm_judge", False):
+        return None
+    from voice_interviewer.llm_config import load_settings
+
+    settings = load_settings(args)
+    settings.require_endpoint()
+    return settings
 
 
 # ---------------------------------------------------------------- steps

@@ -204,6 +204,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["## Summary", ""] + [f"- {line}" for line in _summary_lines(report)] + [""]
     lines += _clock_table(report) + [""]
     lines += _rubric_table(report) + [""]
+    lines += _judge_table(report.get("llm_judge"))
     lines += _delivery_lines(report.get("delivery") or {})
     lines += _transcript(report)
     return "\n".join(lines).rstrip() + "\n"
@@ -246,6 +247,25 @@ def _rubric_table(report: dict[str, Any]) -> list[str]:
         evidence = "<br>".join(f"{mmss(e['t_s'])} \"{_cell(e['quote'])}\" ({_cell(e['note'])})" for e in entry["evidence"]) or "-"
         rows.append(f"| {DIMENSION_TITLES[name]} | {entry['score']}/{MAX_SCORE} | {evidence} | {_cell(entry['to_raise'])} |")
     return rows
+
+
+def _judge_table(judge: dict[str, Any] | None) -> list[str]:
+    """The LLM judge's proposals, shown beside (never instead of) the rubric."""
+    if not judge:
+        return []
+    rows = ["## LLM judge (proposed, not used in the scores above)", "",
+            f"Model `{_cell(judge.get('model') or '?')}`, status {judge.get('status', '?')}"
+            + (f": {_cell(judge['reason'])}" if judge.get("reason") else ""), ""]
+    scores = judge.get("scores") or {}
+    if scores:
+        rows += ["| dimension | proposed | quote | why |", "|---|---|---|---|"]
+        for name in DIMENSIONS:
+            entry = scores.get(name)
+            if entry:
+                found = "" if entry.get("quote_found", True) else " (not in the transcript)"
+                rows.append(f"| {DIMENSION_TITLES[name]} | {entry.get('score', '-')}/{MAX_SCORE} | "
+                            f"{_cell(entry.get('quote') or '-')}{found} | {_cell(entry.get('why') or '-')} |")
+    return rows + [""]
 
 
 def _delivery_lines(delivery: dict[str, Any]) -> list[str]:

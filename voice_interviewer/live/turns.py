@@ -155,11 +155,13 @@ def classify_ending(text: str) -> str:
         return UNKNOWN
     if " ".join(words) in _ACKS:
         return ACK
+    if stripped.endswith("?"):  # before the dangling words: "what does it look like?"
+        return QUESTION
     if words[-1] in _DANGLING or stripped.endswith((",", "...", "…", "-", "—", ";", ":")):
         return INCOMPLETE
     last_sentence = re.split(r"(?<=[.!?])\s+", stripped)[-1]
     opener = _words(last_sentence)[:1]
-    if stripped.endswith("?") or (opener and opener[0] in _QUESTION_OPENERS):
+    if opener and opener[0] in _QUESTION_OPENERS:
         return QUESTION
     if _PROPOSAL.search(last_sentence):
         return PROPOSAL
