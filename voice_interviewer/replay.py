@@ -186,7 +186,7 @@ def resolve_input(path: Path) -> ReplayInput:
         if not is_session_folder(path):
             raise UserError(f"{path}: a folder, but not a session folder (no {EVENTS_JSONL})")
         session = read_session(path)
-        if not session.candidate_wav.is_file():
+        if session.meta.get("input") != "text" and not session.candidate_wav.is_file():
             raise UserError(f"{path}: session folder without candidate.wav")
         return ReplayInput(path, SESSION, audio_path=session.candidate_wav, session=session)
     if path.suffix.lower() in TRANSCRIPT_SUFFIXES:
@@ -220,7 +220,10 @@ def hear(source: ReplayInput, scenario, options: ReplayOptions, transcriber: Any
         heard.t0_s = checked_t0_s(options.t0_s, 0.0, heard.duration_s)
     elif source.kind == SESSION:
         events = source.session.events
-        heard = transcribe_file(source.audio_path, scenario, options, transcriber)
+        if source.session.meta.get("input") == "text":  # typed rehearsal: the log holds the turns
+            heard = Heard(utterances=typed_utterances(events), duration_s=0.0, t0_s=0.0)
+        else:
+            heard = transcribe_file(source.audio_path, scenario, options, transcriber)
         heard.interviewer_events = interviewer_events(events)
         heard.utterances = merge_by_time(heard.utterances, interviewer_utterances(events))
         heard.duration_s = max(heard.duration_s, _last_event_s(events))
@@ -485,6 +488,18 @@ def record_history(report: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------- session folders
+
+
+def typed_utterances(events: list[Event]) -> list[Utterance]:
+    """The candidate's turns of a typed session, from its transcript_final events."""
+    out = []
+    for e in events:
+        if e.kind == ev.TRANSCRIPT_FINAL:
+            data = e.data.get("utterance") or e.data
+            if "start" in data and "end" in data and "text" in data:
+                out.append(replace(Utterance.from_json(data), speaker=CANDIDATE, labels=[],
+                                   mitigation_kind=None, concrete_mitigation=False))
+    return out
 
 
 def interviewer_events(events: list[Event]) -> list[Event]:
