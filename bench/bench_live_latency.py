@@ -109,37 +109,47 @@ def main() -> int:
     return 0
 
 
+STAGES = ("endpoint wait", "transcription", "decision", "synthesis", "output buffer", "processing", "total")
+
+
+def stages_ms(s, wall0: float) -> dict[str, float]:
+    """One turn's stages in ms; they add up: total = endpoint + transcription lag + processing + buffer."""
+    lag_ms = max(0.0, (s.decided_wall_s - (wall0 + s.decided_s)) * 1000)
+    return {
+        "endpoint wait": (s.decided_s - s.speech_end_s) * 1000,
+        "transcription": lag_ms + s.transcribe_ms,
+        "decision": s.label_ms + s.decide_ms,
+        "synthesis": s.voice_ms + s.synth_ms,
+        "output buffer": (s.first_audio_wall_s - s.play_called_wall_s) * 1000,
+        "processing": (s.play_called_wall_s - s.decided_wall_s) * 1000,
+        "total": (s.first_audio_wall_s - (wall0 + s.speech_end_s)) * 1000,
+    }
+
+
 def report(result, pair, turn_settings) -> None:
     wall0 = pair._wall_t0
-    rows: dict[str, list[float]] = {k: [] for k in (
-        "endpoint wait", "transcription", "decision", "synthesis", "output buffer", "processing", "total")}
-    questions = 0
-    for s in result.turn_stats:
-        if s.first_audio_wall_s is None or s.play_called_wall_s is None:
-            continue
-        questions += s.ending == "question"
-        speech_end_wall = wall0 + s.speech_end_s
-        rows["endpoint wait"].append((s.decided_s - s.speech_end_s) * 1000)
-        rows["transcription"].append(max(0.0, (s.decided_wall_s - (wall0 + s.decided_s)) * 1000) + s.transcribe_ms)
-        rows["decision"].append(s.label_ms + s.decide_ms)
-        rows["synthesis"].append(s.voice_ms + s.synth_ms)
-        rows["output buffer"].append((s.first_audio_wall_s - s.play_called_wall_s) * 1000)
-        rows["processing"].append((s.play_called_wall_s - s.decided_wall_s) * 1000)
-        rows["total"].append((s.first_audio_wall_s - speech_end_wall) * 1000)
-    n = len(rows["total"])
+    turns = [(s.ending, stages_ms(s, wall0)) for s in result.turn_stats
+             if s.first_audio_wall_s is not None and s.play_called_wall_s is not None]
     baseline = turn_settings.complete_ms
-    print(f"\nlive reply latency over {n} turns ({questions} ended as questions), "
-          f"virtual devices at real time, this machine")
-    print(f"{'stage':<16}{'p50 ms':>9}{'p95 ms':>9}{'x baseline':>12}")
-    print(f"{'baseline':<16}{baseline:>9.0f}{baseline:>9.0f}{1.0:>12.2f}   silence rule alone (complete_ms)")
-    for name, values in rows.items():
-        if not values:
+    for title, subset in (("all turns", turns), ("turns ending in a question", [t for t in turns if t[0] == "question"])):
+        print(f"\nlive reply latency, {title}: {len(subset)} turns, virtual devices at real time, this machine")
+        if not subset:
             continue
-        p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
-        print(f"{name:<16}{p50:>9.0f}{p95:>9.0f}{p50 / baseline:>12.2f}")
-    if n:
-        print(f"targets: processing p50 <= 150 ms: {np.percentile(rows['processing'], 50):.0f} ms; "
-              f"total p50 <= 800 ms: {np.percentile(rows['total'], 50):.0f} ms")
+        print(f"{'stage':<16}{'p50 ms':>9}{'p95 ms':>9}{'x baseline':>12}")
+        print(f"{'baseline':<16}{baseline:>9.0f}{baseline:>9.0f}{1.0:>12.2f}   silence rule alone (complete_ms)")
+        for name in STAGES:
+            values = [stages[name] for _, stages in subset]
+            p50, p95 = np.percentile(values, 50), np.percentile(values, 95)
+            print(f"{name:<16}{p50:>9.0f}{p95:>9.0f}{p50 / baseline:>12.2f}")
+    endings = {}
+    for ending, _ in turns:
+        endings[ending] = endings.get(ending, 0) + 1
+    print(f"\nendings decided: {endings}")
+    questions = [stages for ending, stages in turns if ending == "question"]
+    if turns:
+        print(f"targets: processing p50 <= 150 ms: {np.percentile([t['processing'] for _, t in turns], 50):.0f} ms"
+              + (f"; total p50 <= 800 ms for questions: {np.percentile([t['total'] for t in questions], 50):.0f} ms"
+                 if questions else ""))
 
 
 if __name__ == "__main__":

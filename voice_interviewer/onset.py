@@ -90,6 +90,10 @@ class OnsetOptions:
     background_percentile: float = 95.0
     background_margin_db: float = 3.0
     min_background_s: float = 0.3
+    # ... and a run must last this long: over background talk, bursts of the
+    # background clear any threshold for a syllable, a voice close to the
+    # microphone for a word.
+    background_min_run_s: float = 0.16
 
 
 DEFAULT_OPTIONS = OnsetOptions()
@@ -199,6 +203,7 @@ def _energy_vad_onset_s(audio: np.ndarray, sample_rate: int, whisper_s: float, l
                 return None
             low_db = max(low_db, background_db + opts.background_margin_db)
             high_db = max(high_db, low_db)
+            opts = replace(opts, min_run_s=max(opts.min_run_s, opts.background_min_run_s))
 
     runs = _runs(energy_db, low_db, high_db, opts)
     if any(times_s[f] < lo_s <= whisper_s <= times_s[l] for f, l in runs):
