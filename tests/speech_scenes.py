@@ -48,7 +48,10 @@ def piper_clip(text: str, length_scale: float = 1.0) -> np.ndarray:
     from piper.config import SynthesisConfig
 
     voice = _piper_voice()
-    chunks = voice.synthesize(text, syn_config=SynthesisConfig(length_scale=length_scale))
+    # No sampling noise: Piper otherwise renders a slightly different take on
+    # every run, and a test should hear the same audio each time.
+    config = SynthesisConfig(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
+    chunks = voice.synthesize(text, syn_config=config)
     samples = np.concatenate([c.audio_float_array for c in chunks])
     return _to_16k(samples, voice.config.sample_rate)
 

@@ -14,7 +14,10 @@ audio near Whisper's estimate and find where speech really starts:
    candidate onset (two thresholds: the high one rejects noise flicker, the
    low one places the onset at the soft start of the word, not at its peak);
 3. Silero VAD probabilities at a 16 ms hop confirm that a candidate is
-   speech rather than a click, a breath or a door.
+   speech rather than a click, a breath or a door;
+4. when Silero also hears speech in the pause before the word (a TV, a
+   colleague: background talk), the onset must rise above that background's
+   loud frames, and is then walked back down the word's attack.
 
 When the evidence is unclear (speech barely above the noise, no candidate,
 no VAD confirmation) the Whisper estimate is kept: a refinement that cannot
@@ -94,6 +97,10 @@ class OnsetOptions:
     # background clear any threshold for a syllable, a voice close to the
     # microphone for a word.
     background_min_run_s: float = 0.16
+    # The raised threshold finds a word late, on its loud part; from there we
+    # walk back down the word's attack while the energy keeps falling, at
+    # most this far, to where it rose out of the background.
+    background_attack_s: float = 0.25
 
 
 DEFAULT_OPTIONS = OnsetOptions()
@@ -191,6 +198,7 @@ def _energy_vad_onset_s(audio: np.ndarray, sample_rate: int, whisper_s: float, l
     high_db = floor_db + opts.high_fraction * span_db
 
     use_vad = sample_rate == SILERO_SAMPLE_RATE
+    background_db = None
     if use_vad:
         vad_times_s, vad_probs = silero_probabilities(segment, sample_rate)
         vad_times_s = vad_times_s + ctx_lo_s
@@ -222,10 +230,23 @@ def _energy_vad_onset_s(audio: np.ndarray, sample_rate: int, whisper_s: float, l
         until_s = min(float(times_s[last]), t_s + opts.vad_confirm_after_s)
         near = (vad_times_s >= t_s - opts.vad_confirm_before_s) & (vad_times_s <= until_s)
         if near.any() and float(vad_probs[near].max()) >= opts.vad_threshold:
+            if background_db is not None:
+                t_s = float(times_s[_attack_start(energy_db, times_s, first, max(lo_s, not_before_s), opts)])
             logger.debug("onset near %.2f s -> %.3f s (floor %.1f dB, speech %.1f dB)", whisper_s, t_s,
                          floor_db, speech_db)
             return t_s
     return None
+
+
+def _attack_start(energy_db: np.ndarray, times_s: np.ndarray, index: int, earliest_s: float,
+                  opts: OnsetOptions) -> int:
+    """Walk back from frame ``index`` while the (smoothed) energy keeps falling."""
+    smoothed = np.convolve(energy_db, np.ones(3) / 3.0, mode="same")
+    start = index
+    while (start > 0 and smoothed[start - 1] < smoothed[start] and times_s[start - 1] >= earliest_s
+           and times_s[index] - times_s[start - 1] <= opts.background_attack_s):
+        start -= 1
+    return start
 
 
 def _background_speech_db(energy_db: np.ndarray, times_s: np.ndarray, vad_times_s: np.ndarray,

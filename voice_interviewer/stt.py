@@ -119,11 +119,12 @@ class DecodeOptions:
     beam_size: int = 5
     # Speech chunks decoded together through faster-whisper's
     # BatchedInferencePipeline; 1 decodes window by window. On this 2-core
-    # machine (busy; best of three runs) 4 minutes of read speech took 3.9 s
-    # per audio minute batched against 7.0 s sequential, at the same corpus
-    # WER (6.9 %); each chunk is decoded on its own, so a hallucination cannot
-    # carry into the next one. 1 gives the sequential decoder, with
-    # temperature fallback and condition_on_previous_text=False.
+    # machine 10 minutes of rehearsal speech took 13.8 s batched against
+    # 19.4 s sequential in one run (1.4x; up to 1.8x when the machine was
+    # busy), at the same corpus WER (6.9 %); each chunk is decoded on its own,
+    # so a hallucination cannot carry into the next one. 1 gives the
+    # sequential decoder, with temperature fallback and
+    # condition_on_previous_text=False.
     batch_size: int = 8
     language: str = "en"
     vad: VadSettings = field(default_factory=VadSettings)

@@ -644,7 +644,8 @@ class PracticeLoop:
     def _wind_down(self) -> None:
         """Stop cleanly whatever the reason: finish the last turn, silence the speakers."""
         self._ending = True
-        if self.end_reason in ("input_ended", "max_minutes", "closed", "interrupted"):
+        # The last turn is transcribed even when the device failed: its audio is on disk.
+        if self.end_reason in ("input_ended", "max_minutes", "closed", "interrupted", "device_error"):
             try:
                 self._flush_turn(reply=False)
                 self._wait_worker()
