@@ -172,3 +172,13 @@ def test_investigation_style_scores_hypotheses_not_the_clock(scenario):
 def test_unlabelled_utterances_are_labelled_before_scoring(scenario):
     utts = session(FAST_REVERSIBLE)
     assert score_session(utts, [], scenario, 0.0)["bias_to_action"]["score"] == 4
+
+
+def test_a_statement_of_intent_is_quoted_as_a_check_not_a_question(scenario):
+    # Blind evaluation: "Then I'll watch the error rate on the dashboard" was cited as "(a specific question)".
+    got = scored([(2.0, "Then I'll watch the error rate on the dashboard"),
+                  (8.0, "which regions are affected,"),  # tiny.en ended the question on a comma
+                  (15.0, "I think it's the auth deploy.")], scenario)["diagnostic_precision"]
+    notes = {e["quote"]: e["note"] for e in got["evidence"]}
+    assert notes["Then I'll watch the error rate on the dashboard"] == "a specific check"
+    assert notes["which regions are affected,"] == "a specific question"

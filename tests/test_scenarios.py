@@ -184,4 +184,6 @@ def test_a_user_file_works_as_scenario_for_simulate(tmp_path):
 def test_unknown_scenario_id_is_one_line():
     proc = subprocess.run([sys.executable, "-m", "voice_interviewer", "simulate", "--scenario", "nope",
                            "--candidate", str(Path(__file__))], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1 and "unknown scenario 'nope'" in proc.stderr
+    # A usage error, exit 2, like an invalid scenario file (was 1 before the new-user trial).
+    assert proc.returncode == 2 and "unknown scenario 'nope'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -60,10 +60,12 @@ def test_srt_with_crlf_bom_and_short_hours(tmp_path):
     assert utts[1].end_s == pytest.approx(174.5)
 
 
-def test_srt_in_windows_1252(tmp_path):
+def test_srt_in_windows_1252_is_a_clear_error_not_a_guess(tmp_path):
+    # Guessing Windows-1252 for any non-UTF-8 file accepted mis-encoded files as
+    # mojibake (the new-user trial's "ÿþRoll back"); a clear error replaced it.
     srt = "1\n00:00:01,000 --> 00:00:02,000\nWe\u2019ll fail over now.\n"
-    utts = read_transcript(write(tmp_path, "old.srt", srt, encoding="cp1252"))
-    assert utts[0].text == "We\u2019ll fail over now."
+    with pytest.raises(UserError, match=r"not UTF-8 text \(byte 34: 0x92\); save the transcript as UTF-8"):
+        read_transcript(write(tmp_path, "old.srt", srt, encoding="cp1252"))
 
 
 def test_vtt_voice_spans_name_speakers_and_split_a_shared_cue(tmp_path):

@@ -25,15 +25,20 @@ each sentence into clauses (on commas and :data:`CLAUSE_WORDS` such as "and",
 clause (roll back, revert, turn off, disable, fail over, drain, promote the
 replica, scale out, restart, bounce, rate limit, throttle, shed, block,
 restore, freeze deploys, renew the cert, flush the cache, raise the pool
-size ...), each with a kind (``labels.MITIGATION_KINDS``; a few verbs take
+size, delete old logs to free up disk ...), each with a kind (``labels.MITIGATION_KINDS``; a few verbs take
 their kind from their object: "kill the flag" is flag_off, "kill the batch
-job" rate_limit, "revert the config change" config_revert). A found verb is a
+job" rate_limit, "revert the config change" config_revert). Separable particles take up to
+a few words of object in between ("roll X back", "put the pool size back to
+50", "fail payments over to the backup", "move DNS over to the secondary",
+"spin two brokers up"), and restart slang ("kick the stuck consumer",
+"respawn the workers") needs a restartable object. A found verb is a
 *concrete* mitigation only when all of these hold:
 
 1. it is said as a commitment: an imperative ("roll back auth"), or after a
    commit frame in :data:`BASE_FRAMES` / :data:`ING_FRAMES` ("let's", "I'll",
    "I'm going to", "I'd", "we should", "we need to", "my plan is to", "can
-   you ...", "I'm rolling back ..."), a passive commitment ("the flag needs
+   you ...", "I'm rolling back ..."; a command verb passes its frame on:
+   "I'm running rollout undo on checkout", "I ran ..." is past), a passive commitment ("the flag needs
    to be turned off", "let's get the flag turned off"), or a noun with a
    light verb ("kick off a rollback of auth", "do a rolling restart"). "I
    just / I've just" + past tense counts as done now ("I just kicked off the
@@ -42,7 +47,8 @@ job" rate_limit, "revert the config change" config_revert). A found verb is a
 2. it is not a question: the sentence does not end in "?" (a tag such as
    "..., right?" is ignored), does not start with a question word after the
    fillers (:data:`QUESTION_STARTS`; STT often drops the "?", so word order
-   decides), has no embedded question marker before the verb ("do you think",
+   decides), the verb's comma piece does not ask by word order ("the errors
+   are up, should we roll back auth"), has no embedded question marker before the verb ("do you think",
    "I wonder", "what if", "whether") and no wh-object ("roll back what?").
    "Can you / can someone roll back auth" is a directive and commits; "can we
    roll back auth" is a question and does not;
@@ -85,7 +91,14 @@ blast_radius (:data:`BLAST_RADIUS_PATTERNS`), change_check and signal_check
 "look at", "pull up", "watch"), diagnostic_question (any other question or
 information request, except a question that proposes a mitigation),
 hypothesis, communication, escalation, postmortem and blame
-(:data:`HYPOTHESIS_PATTERNS` ... :data:`BLAME_PATTERNS`).
+(:data:`HYPOTHESIS_PATTERNS` ... :data:`BLAME_PATTERNS`). A question is
+found by "?" or by word order, since tiny.en often ends one with "," or "."
+instead: a sentence opening with a question word or auxiliary, or a later
+comma piece that asks ("okay, 12% failing, which regions are affected,",
+"..., when did it start", "..., do we know ...", "..., can you tell me ...");
+a relative "..., which fits the release" does not. :func:`asks_question`
+says whether an utterance asks, so a statement of intent ("I'll watch the
+error rate") is a signal check but not quoted as a question.
 
 Known limits: scope is sentence and clause, not discourse, so "should we roll
 back auth? ... yes, do it" is caught only within one utterance or with
@@ -340,6 +353,9 @@ LIGHT_PHRASES = (("kick", "off"), ("kicking", "off"), ("kicked", "off"), ("go", 
                  ("go", "for"), ("push", "out"))
 IRREGULAR_PAST = frozenset({"froze", "frozen", "took", "taken", "undid", "undone", "did", "done", "spun", "ran",
                             "shut", "kept", "went", "gone", "got", "made"})
+# "running <command>" commits like the command's own verb: "I'm running kubectl rollout undo on checkout".
+COMMAND_VERBS = frozenset({"run", "runs", "running", "ran", "execute", "executes", "executing", "executed", "issue",
+                           "issuing", "issued", "type", "typing", "typed"})
 NOT_PAST = frozenset({"need", "shed", "speed", "feed", "proceed"})
 
 # Commit frames: the words just before the verb, fillers and adverbs skipped.
@@ -387,9 +403,21 @@ _DO_SUBJECTS = frozenset({"we", "you", "i", "they", "he", "she", "the", "our", "
                          "those", "that", "this", "people", "customers", "users", "all", "some", "anything",
                          "something", "everything", "someone", "everyone", "there"})
 _WH_WORDS = frozenset({"what", "which", "where", "who"})
+# Word-order questions inside a sentence, after a comma (see _question_piece).
+PIECE_WH = frozenset({"what", "which", "where", "when", "why", "how", "who"})
+PIECE_AUX = frozenset({"is", "are", "was", "were", "do", "does", "did", "has", "have", "can", "could", "will",
+                       "would", "should"})
+_PIECE_SUBJECTS = frozenset({"we", "you", "they", "i", "it", "anyone", "anybody", "anything", "someone", "there",
+                             "people", "customers", "users", "our", "any"})
+# What follows a relative "which"/"what" ("..., which means the pool is full").
+RELATIVE_FOLLOWERS = frozenset({"means", "mean", "fits", "explains", "explain", "makes", "matches", "lines",
+                                "suggests", "points", "sounds", "looks", "seems", "implies", "tells", "shows",
+                                "would", "could", "might", "is", "was", "will", "should", "can", "i", "we", "you",
+                                "they", "it", "he", "she"})
 
 _CONFIG_WORDS = frozenset({"config", "configuration", "setting", "settings", "dns", "record", "records", "ttl",
-                           "change", "push", "consul"})
+                           "change", "push", "consul", "pool", "size", "timeout", "timeouts", "limit", "limits",
+                           "threshold", "parameter", "value"})
 # "the previous config version" is still a config: these outweigh deploy words.
 _STRONG_CONFIG_WORDS = frozenset({"config", "configuration", "setting", "settings", "dns", "ttl", "consul"})
 _DEPLOY_WORDS = frozenset({"deploy", "deployment", "deploys", "release", "version", "build", "commit", "image",
@@ -424,6 +452,9 @@ ACTION_PATTERNS = (
     # rollback / config revert
     _ap("roll back", "@revert", r"\broll(?:s|ed|ing)? (?:\S+ ){0,4}?back\b"),
     _ap("revert", "@revert", r"\brevert(?:s|ed|ing)?\b"),
+    # Separable particle, object in between: "put the pool size back to 50", "set the timeout back".
+    _ap("put back", "@revert", r"\b(?:put|puts|putting|set|sets|setting|change|changes|changing|dial|dials|dialling|dialing) "
+        r"(?:\S+ ){1,6}?back\b(?! (?:on|up|in|online|into)\b)"),
     _ap("undo", "@revert", r"\b(?:undo(?:es|ing)?|undid)\b"),
     _ap("back out", "@revert", r"\bback(?:s|ed|ing)? out\b"),
     _ap("downgrade", "@revert", r"\bdowngrad(?:e|es|ed|ing)\b"),
@@ -440,23 +471,31 @@ ACTION_PATTERNS = (
     _ap("kill", "@kill", r"\bkill(?:s|ed|ing)?\b"),
     # failover / drain
     _ap("fail over", "failover", r"\bfail(?:s|ed|ing)? over\b"),
+    _ap("fail X over", "failover", r"\bfail(?:s|ed|ing)? (?!over\b)(?:\S+ ){1,4}?over(?= to\b|$| now\b| right\b)"),
+    _ap("move over to", "failover", r"\b(?:move|moves|moved|moving|shift|shifts|shifted|shifting|swing|swings|swinging|"
+        r"migrate|migrates|migrating|flip|flips|flipping|cut|cuts|cutting|switch|switches|switching) (?:\S+ ){1,5}?over to\b"),
     _ap("drain", "failover", r"\bdrain(?:s|ed|ing)?\b"),
     _ap("evacuate", "failover", r"\bevacuat(?:e|es|ed|ing)\b"),
     _ap("promote replica", "failover", r"\bpromot(?:e|es|ed|ing) (?:the )?(?:\S+ ){0,2}?(?:replica|standby|secondary|follower)\b"),
     _ap("cut over", "failover", r"\bcut(?:s|ting)? over\b"),
     _ap("move traffic", "failover", r"\b(?:shift|move|route|send|redirect|steer|divert)(?:s|ed|ing)? (?:all |the |some |most |half )?(?:of )?(?:the )?(?:\S+ )?(?:traffic|requests|users|everything)\b"),
     _ap("out of rotation", "failover", r"\b(?:take|takes|taking|pull|pulls|pulled|pulling) (?:\S+ ){1,4}?out of (?:rotation|service|the pool|the load balancer|dns)\b"),
-    _ap("switch to standby", "failover", r"\bswitch(?:es|ed|ing)? (?:\S+ ){0,3}?(?:over )?to (?:the )?(?:secondary|standby|backup|replica|other region|fallback|dr|us|eu|ap)\b"),
+    _ap("switch to standby", "failover", r"\b(?:switch(?:es|ed|ing)?|mov(?:e|es|ed|ing)|shift(?:s|ed|ing)?|repoint(?:s|ed|ing)?|migrat(?:e|es|ed|ing)) (?:\S+ ){0,4}?(?:over )?to (?:the )?(?:secondary|standby|backup|replica|other region|fallback|dr|us|eu|ap)\b"),
     # scale out
     _ap("scale out", "scale_out", r"\bscal(?:e|es|ed|ing) (?:\S+ ){0,4}?(?:out|up)\b"),
     _ap("add capacity", "scale_out", r"\badd(?:s|ed|ing)? (?:\S+ ){0,3}?(?:pods|instances|replicas|nodes|capacity|workers|consumers|servers|hosts|machines|brokers|shards|containers)\b"),
-    _ap("spin up", "scale_out", r"\b(?:spin(?:s|ning)?|spun) up\b"),
-    _ap("raise replicas", "scale_out", r"\b(?:bump|increase|raise|double|grow)(?:s|ed|ing|d)? (?:\S+ ){0,3}?(?:replica count|replicas|instance count|instances|pods|capacity|worker count|workers|nodes)\b"),
+    _ap("spin up", "scale_out", r"\b(?:spin(?:s|ning)?|spun) (?:\S+ ){0,4}?up\b"),
+    _ap("raise replicas", "scale_out", r"\b(?:bump|increase|raise|double|triple|grow)(?:s|ed|ing|d)? (?:up )?(?:\S+ ){0,5}?(?:replica count|replicas|instance count|instances|pods|capacity|worker count|workers|nodes)\b"),
     _ap("provision more", "scale_out", r"\bprovision(?:s|ed|ing)? more\b"),
     # restart
     _ap("rolling restart", "restart", r"\brolling restart\b"),
     _ap("restart", "restart", r"\brestart(?:s|ed|ing)?\b"),
     _ap("bounce", "restart", r"\bbounc(?:e|es|ed|ing)\b"),
+    # Slang for a restart, only with something restartable after it ("kick off" is a light verb, not a restart).
+    _ap("kick", "restart", r"\b(?:kick|kicks|kicked|kicking|respawn|respawns|respawning|relaunch|relaunches|relaunching|"
+        r"recreate|recreates|recreating|power cycle|power cycling) (?!off\b)(?:the |that |those |all )?(?:\S+ ){0,3}?"
+        r"(?:consumer|consumers|pod|pods|worker|workers|process|processes|broker|brokers|node|nodes|host|hosts|"
+        r"container|containers|daemon|daemons|server|servers|instance|instances|service|job|agent|agents)\b"),
     _ap("reboot", "restart", r"\breboot(?:s|ed|ing)?\b"),
     _ap("recycle", "restart", r"\brecycl(?:e|es|ed|ing)\b"),
     _ap("cycle", "restart", r"\bcycl(?:e|es|ed|ing) (?:the )?(?:\S+ )?(?:pods|hosts|nodes|workers|instances|service|containers|processes)\b"),
@@ -491,6 +530,12 @@ ACTION_PATTERNS = (
     # "purge"/"flush" only ever act on caches and queues, so they need no named object; "clear" does.
     _ap("purge", "other", r"\b(?:flush|flushes|flushed|flushing|purge|purges|purged|purging)\b"),
     _ap("clear", "other", r"\b(?:clear|clears|cleared|clearing|wipe|wipes|wiped|wiping)(?: out)? (?:the )?(?:\S+ ){0,3}?(?:cache|caches|queue|queues|logs|log|disk|keys|tmp|backlog|cdn)\b"),
+    # Clean-up that frees a resource: "delete the old core dumps on db-2", "clean up the tmp files", "free up disk".
+    _ap("clean up", "other", r"\b(?:delet(?:e|es|ed|ing)|remov(?:e|es|ed|ing)|truncat(?:e|es|ed|ing)|prun(?:e|es|ed|ing)|"
+        r"archiv(?:e|es|ed|ing)|compress(?:es|ed|ing)?|gzip(?:s|ped|ping)?|clean(?:s|ed|ing)? (?:up|out)) "
+        r"(?:\S+ ){0,4}?(?:logs|log files|dumps|core dumps|heap dumps|files|snapshots|tmp|temp|old indices|indices|"
+        r"images|artifacts|backups|volumes|wal|binlogs|journal|journals)\b"),
+    _ap("free up", "other", r"\bfree(?:s|d|ing)? up (?:\S+ ){0,2}?(?:disk|space|memory|room|inodes)\b"),
     _ap("send on site", "other", r"\bsend(?:s|ing)? (?:a |an |the |our |someone|somebody)(?:\S+ ){0,3}?(?:on site|onsite|to the (?:data cent(?:re|er)|dc|colo))\b"),
     _ap("warm cache", "other", r"\bwarm(?:s|ed|ing)? (?:up )?(?:the )?(?:\S+ ){0,2}?cache\b"),
     _ap("raise limit", "other", r"\b(?:bump|increase|raise|double|grow|extend|expand|lower|reduce|decrease|shorten|lengthen|resize)(?:s|d|ed|ing)? (?:up )?(?:the )?(?:\S+ ){0,4}?(?:pool|connections|connection limit|timeout|timeouts|ttl|limit|limits|memory|heap|disk|volume|quota|buffer)\b"),
@@ -534,7 +579,13 @@ HYPOTHESIS_PATTERNS = [
     r"\bcaused by\b", r"\bthe cause\b", r"\b(?:will|would) just\b", r"\bmakes it worse\b", r"\bmake it worse\b",
     r"\b(?:will|would|is) not (?:going to )?(?:help|fix|work|solve)\b", r"\bnot going to (?:help|fix|work)\b",
     r"\bif (?:it|this|that) is (?:the|a|an)\b", r"\bif the \w+(?: \w+)? is\b", r"\bturns out\b", r"\bassuming (?:it|the|this)\b",
-    r"\bmy read is\b", r"\b(?:that|which|this) (?:fits|explains|would explain|lines up)\b", r"\bsettles it\b", r"\bleaking\b", r"\bexhaust(?:ed|ion)\b",
+    r"\bmy read is\b",
+    # Naming a suspect or a bet: "so that's my prime suspect", "my main suspect is the auth deploy", "I'd bet on the cache".
+    r"\b(?:prime|main|top|lead|leading|biggest|obvious|usual|likeliest|first|number 1) (?:suspect|suspects|culprit|candidate)\b",
+    r"\bmy (?:suspect|suspects|suspicion|gut|instinct|money is)\b", r"\bsuspect (?:is|are|would be|here)\b", r"\bculprit\b",
+    r"\bi (?:would |am )?(?:bet|betting|reckon|figure)\b", r"\b(?:gut|smell|smells|smelled) (?:says|tells|feeling|like)\b",
+    r"\bchances are\b", r"\b(?:must|has to|got to|gotta) be (?:the|a|an|that|it|related|caused)\b",
+    r"\bsuspicious\b", r"\b(?:feels|felt) like (?:the|a|it|that)\b", r"\bi would put (?:my )?money on\b", r"\b(?:that|which|this) (?:fits|explains|would explain|lines up)\b", r"\bsettles it\b", r"\bleaking\b", r"\bexhaust(?:ed|ion)\b",
 ]
 COMMUNICATION_PATTERNS = [
     r"\bstatus update\b", r"\bupdate (?:the |our )?(?:status|stakeholders|support|customers|channel|incident|them|"
@@ -601,6 +652,8 @@ class _Sentence:
     question: bool  # a question as a whole
     question_mark: bool  # ends in "?" (STT often leaves it out)
     proposal_question: bool  # a question that proposes an action ("should we ...")
+    # A comma-separated piece after the first asks by word order: "okay, 12% failing, which regions are affected,".
+    question_piece: bool = False
 
     @property
     def text(self) -> str:
@@ -653,7 +706,41 @@ def _make_sentence(tokens: list[str], question_mark: bool) -> _Sentence:
     cleft = bool(PSEUDO_CLEFT_RE.match(head))
     question = ((question_mark and not tag) or starts_q) and not directive and not cleft
     proposal = question and bool(PROPOSAL_QUESTION_RE.match(head))
-    return _Sentence(tokens, clauses, question, question_mark, proposal)
+    return _Sentence(tokens, clauses, question, question_mark, proposal, _question_piece(tokens))
+
+
+def _question_piece(tokens: list[str]) -> bool:
+    """Whether a piece after a comma or "and"/"so" asks by word order, not by "?" (tiny.en often ends on "," or ".")."""
+    pieces, current = [], []
+    for t in tokens + [","]:
+        if t == "," or t in ("and", "so", "but"):
+            if current:
+                pieces.append(current)
+            current = []
+        else:
+            current.append(t)
+    for piece in pieces[1:]:
+        lead = _strip_leading(piece, FILLERS)
+        if len(lead) >= 2 and _asks_by_word_order(lead):
+            return True
+    return False
+
+
+def _asks_by_word_order(lead: list[str]) -> bool:
+    first, second = lead[0], lead[1]
+    if first in PIECE_WH and second in PIECE_AUX:
+        return True  # "when did it start", "how is the db doing"
+    if first in ("which", "what") and second not in RELATIVE_FOLLOWERS and not second.endswith("ed"):
+        # "which regions are affected" asks; "which fits the release" / "which means ..." is a relative clause.
+        return any(t in PIECE_AUX for t in lead[2:6])
+    if first in ("how", "what") and second in ("many", "much", "about", "percent", "percentage", "kind", "share"):
+        return True
+    if first in PIECE_AUX and first not in ("will", "would", "should", "can", "could") and second in _PIECE_SUBJECTS and not (
+            first == "do" and second == "it"):
+        return True  # "is it all regions", "did anything change", "do we know when it started"; "do it" orders
+    if (first, second) in (("can", "you"), ("could", "you")) and len(lead) > 2 and lead[2] in ("tell", "show", "check", "confirm", "pull", "share", "give", "send"):
+        return True
+    return lead[:3] in (["do", "we", "know"], ["does", "anyone", "know"], ["any", "idea", "what"])
 
 
 def _strip_leading(words: list[str], skip: frozenset[str]) -> list[str]:
@@ -740,7 +827,8 @@ def _decide(action: _Action, sentences: list[_Sentence], context_words: list[lis
     framed = _at_clause_start(before_clause) or any(
         _ends_with(_strip_trailing([t for t in before_clause if t != ","]), f) for f in PROPOSAL_FRAMES)
     action.proposal = (reason in ("no target", "conditional", "option") and framed) or (
-        reason == "question" and (sentence.proposal_question or embedded or _at_clause_start(before_clause))
+        reason == "question" and (sentence.proposal_question or embedded or _at_clause_start(before_clause)
+                                  or bool(PROPOSAL_QUESTION_RE.match(" ".join(_piece_lead(before_sentence)))))
     )
 
 
@@ -784,11 +872,30 @@ def _negated(before_clause: list[str]) -> bool:
 def _is_question(action: _Action, sentence: _Sentence, before_sentence: list[str], after_clause: list[str]) -> bool:
     if sentence.question:
         return True
+    if _piece_asks(before_sentence):
+        return True
     before_text = " ".join(t for t in before_sentence if t != ",")
     if any(f" {m} " in f" {before_text} " for m in EMBEDDED_QUESTION):
         return True
     rest = [t for t in after_clause if t not in ("back", "off", "over", "to", "out", "up", "the")]
     return bool(rest) and rest[0] in _WH_WORDS and len(rest) <= 3
+
+
+def _piece_asks(before_sentence: list[str]) -> bool:
+    """"the errors are up, should we roll back auth": the verb's comma piece asks, though the sentence does not."""
+    lead = _piece_lead(before_sentence)
+    return bool(lead) and (bool(PROPOSAL_QUESTION_RE.match(" ".join(lead))) or _asks_by_word_order(lead + ["x"]))
+
+
+def _piece_lead(before_sentence: list[str]) -> list[str]:
+    """The words of the verb's comma piece before it, fillers skipped; [] for the first piece or an order."""
+    if "," not in before_sentence:
+        return []  # the sentence's own start was judged already
+    piece = before_sentence[len(before_sentence) - before_sentence[::-1].index(","):]
+    lead = _strip_leading(piece, FILLERS)
+    if len(lead) < 2 or any(tuple(lead[: len(d)]) == d for d in DIRECTIVE_STARTS) or PSEUDO_CLEFT_RE.match(" ".join(lead)):
+        return []
+    return lead
 
 
 def _conditional(before_sentence: list[str], after_clause: list[str]) -> bool:
@@ -809,6 +916,10 @@ def _conditional(before_sentence: list[str], after_clause: list[str]) -> bool:
 
 def _commit_frame(before_clause: list[str], form: str, after_clause: list[str]) -> str | None:
     words = [t for t in before_clause if t != ","]
+    command = _command_verb(words)
+    if command is not None:
+        # "I'm running rollout undo on checkout": the command verb carries the commitment (or the past tense).
+        return _commit_frame(words[:command], _form(words[command]), after_clause)
     if form == "past":
         if any(_ends_with(words, f) or _ends_with(_strip_trailing(words), f) for f in JUST_FRAMES):
             return None
@@ -830,6 +941,17 @@ def _commit_frame(before_clause: list[str], form: str, after_clause: list[str]) 
     if stripped[-1] == "is" and _pseudo_cleft(stripped):
         return None
     return "no commitment"
+
+
+def _command_verb(words: list[str]) -> int | None:
+    """Index of "run"/"execute"/"type" a few words before the verb when only command words sit between."""
+    for k in range(len(words) - 1, max(-1, len(words) - 5), -1):
+        if words[k] in COMMAND_VERBS:
+            between = words[k + 1:]
+            if not set(between) & (NEGATORS | CONDITIONALS | DETERMINERS | {"to", "out", "of", "low", "into"}):
+                return k
+            return None
+    return None
 
 
 def _pseudo_cleft(words: list[str]) -> bool:
@@ -997,7 +1119,8 @@ def _resolve_kind(kind: str, words: list[str]) -> str | None:
 def _sentence_labels(sentence: _Sentence, actions: list[_Action]) -> set[str]:
     text = sentence.text
     found: set[str] = set()
-    asks = sentence.question or bool(_INFO_RE.search(text)) or any(a.status == "question" for a in actions)
+    asks = (sentence.question or sentence.question_piece or bool(_INFO_RE.search(text))
+            or any(a.status == "question" for a in actions))
     checks = asks or bool(_CHECK_RE.search(text))
     # "should we roll back the auth deploy?" proposes; the deploy is its object, not a check.
     checks_system = checks and not sentence.proposal_question
@@ -1067,6 +1190,16 @@ def label_text(text: str, scenario=None, context: Sequence[str] = ()) -> Labelli
     ]
     result.labels = [name for name in lab.LABELS if name in labels]
     return result
+
+
+def asks_question(text: str) -> bool:
+    """Whether the utterance asks something (by "?", word order or "can you tell me"), not only states a check.
+
+    "Then I'll watch the error rate on the dashboard" is a signal check but no
+    question; "which regions are affected," is a question without its "?".
+    """
+    return any(sentence.question or sentence.question_piece or bool(_INFO_RE.search(sentence.text))
+               for sentence in _split_sentences(text))
 
 
 def _affirmations(sentences: list[_Sentence], actions: list[_Action], context: Sequence[str]) -> None:

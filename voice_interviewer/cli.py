@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import math
 import sys
 
 from voice_interviewer import __version__
@@ -49,8 +50,42 @@ HANDLERS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (exit 2), like every other error here."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def finite_float(text: str) -> float:
+    """argparse type: a finite number; "nan" and "inf" parse as floats but mean nothing as a time."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def non_negative_seconds(text: str) -> float:
+    """argparse type for a time on the session clock (--t0): finite and >= 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must not be negative")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type for a length (--max-minutes): finite and > 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="voice-interviewer",
         description="Rehearse the incident-response interview out loud, and get scored feedback.",
         epilog=EPILOG,
@@ -105,14 +140,19 @@ def _add_replay(sub) -> None:
                        description="Transcribe and score a rehearsal: time to first concrete "
                        "mitigation, the other clocks, and the five rubric scores with evidence.")
     p.add_argument("path", help="audio file, session folder, or .vtt/.srt transcript")
-    p.add_argument("--scenario", default=None, help="scenario id or path to a scenario file (default: core-api-500s)")
-    p.add_argument("--t0", type=float, default=None, metavar="SECONDS",
+    p.add_argument("--scenario", default=None, help="scenario id or path to a scenario file (default: a session "
+                   "folder's own, from its meta.json; else core-api-500s)")
+    p.add_argument("--t0", type=non_negative_seconds, default=None, metavar="SECONDS",
                    help="when the mitigation clock starts (default: start of a recording; "
                    "end of the briefing in a session folder)")
-    p.add_argument("--json", action="store_true", help="print the report JSON instead of the summary")
+    p.add_argument("--json", action="store_true", help="print the report JSON instead of the summary "
+                   "(the report files and the history entry are written either way)")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="where report.md/json/html go (default: the session folder, else ./reports/<name>/)")
-    p.add_argument("--seed", type=int, default=0, help="director seed for the would-have-cut-in timeline")
+                   help="where report.md/json/html go (default: the session folder, else ./reports/<name>/; "
+                   "when another input of that name wrote there first, e.g. call.vtt before call.srt, "
+                   "./reports/<name>-<suffix>/; replaying the same input again updates its own folder)")
+    p.add_argument("--seed", type=int, default=None, help="director seed for the would-have-cut-in timeline "
+                   "(default: a session folder's own, from its meta.json; else 0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-history", action="store_true", help="do not record this attempt in the history database")
     p.add_argument("--llm-judge", action="store_true",
@@ -152,7 +192,8 @@ def _add_practice(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="curveball seed (default: random, recorded in meta.json)")
     p.add_argument("--sessions-dir", default=None, metavar="DIR", help="where session folders go")
     p.add_argument("--tts-model", default=None, metavar="ONNX", help="Piper voice .onnx (default: bundled en_US-joe-medium)")
-    p.add_argument("--max-minutes", type=float, default=30.0, help="end the session after this long")
+    p.add_argument("--max-minutes", type=positive_float, default=30.0,
+                   help="end the session after this long (default: 30)")
     p.add_argument("--no-echo-cancel", action="store_true", help="turn off the WebRTC echo canceller")
     _add_model_options(p)
     _add_voice_options(p)

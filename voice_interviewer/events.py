@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+
+from voice_interviewer.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +61,10 @@ class Event:
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "Event":
         data = {k: v for k, v in obj.items() if k not in ("t_s", "kind")}
-        return cls(t_s=float(obj["t_s"]), kind=str(obj["kind"]), data=data)
+        t_s = float(obj["t_s"])
+        if not math.isfinite(t_s):  # json.loads accepts NaN and Infinity; a clock time never is
+            raise ValueError(f"t_s {obj['t_s']!r} is not a time")
+        return cls(t_s=t_s, kind=str(obj["kind"]), data=data)
 
 
 class SessionClock:
@@ -107,17 +113,40 @@ class EventLog:
 
 
 def read_events(path: Path) -> list[Event]:
-    """Read events.jsonl, tolerating a torn last line from a killed process."""
-    events = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                events.append(Event.from_json(json.loads(line)))
-            except (json.JSONDecodeError, KeyError, ValueError):
-                logger.warning("%s:%d: skipped an unreadable event line", path, number)
+    """Read events.jsonl, tolerating a torn last line from a killed process.
+
+    The file is read as bytes and each line decoded on its own with
+    ``errors="replace"``: a multi-byte character torn by a kill, or a stray
+    Latin-1 byte, costs at most that line (or a character of it), never the
+    replay. Lines that are not events are skipped with one warning; a file
+    with lines but no event at all (a binary file renamed) is a UserError.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    events: list[Event] = []
+    skipped: list[int] = []
+    undecodable = 0
+    for number, line_bytes in enumerate(raw.split(b"\n"), 1):
+        try:
+            line = line_bytes.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            line = line_bytes.decode("utf-8", errors="replace").strip()
+            undecodable += 1
+        if not line:
+            continue
+        try:
+            events.append(Event.from_json(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError):
+            skipped.append(number)
+    if skipped and not events:
+        raise UserError(f"{path}: no readable events in {len(skipped)} line(s) (not an events.jsonl file?)")
+    if skipped or undecodable:
+        lines = ", ".join(map(str, skipped[:5])) + (" ..." if len(skipped) > 5 else "")
+        logger.warning("%s: skipped %d unreadable event line(s)%s%s", path, len(skipped),
+                       f" (line {lines})" if skipped else "",
+                       f"; {undecodable} line(s) had bytes that are not UTF-8" if undecodable else "")
     return events
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from voice_interviewer.errors import UserError
-from voice_interviewer.paths import data_home, private_dir
+from voice_interviewer.paths import data_home, open_private, private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ DB_NAME = "history.sqlite3"
 CHART_NAME = "history.png"
 BUSY_TIMEOUT_MS = 5000
 HASH_CHUNK_BYTES = 1 << 20
+WAV_HEADER_BYTES = 44  # session.IncrementalWav's header: a candidate.wav this size holds no audio
 RUBRIC_KEYS = (
     "bias_to_action",
     "signal_usage",
@@ -283,8 +284,10 @@ def _content_file(path: Path, kind: str) -> Path | None:
     if not str(path) or not path.exists():
         return None
     if path.is_dir():
-        for name in ("candidate.wav", "events.jsonl"):
-            if (path / name).is_file():
+        # A typed session's candidate.wav is a bare 44-byte header, the same in
+        # every folder: its hash would merge all typed attempts into one row.
+        for name, min_bytes in (("candidate.wav", WAV_HEADER_BYTES + 1), ("events.jsonl", 1)):
+            if (path / name).is_file() and (path / name).stat().st_size >= min_bytes:
                 return path / name
         return None
     return path if path.is_file() else None
@@ -464,13 +467,28 @@ def write_chart(rows: list[dict[str, Any]], path: Path) -> Path:
         ax.set_axisbelow(True)
     fig.tight_layout()
 
-    if path.parent and not path.parent.exists():
-        private_dir(path.parent)
     try:
-        fig.savefig(path, metadata={"Date": None} if path.suffix.lower() == ".svg" else None)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: cannot write the chart ({exc})") from None
+        _save_private(fig, path)
     finally:
         plt.close(fig)
     logger.info("history chart: %s (%d attempts)", path, len(rows))
     return path
+
+
+def _save_private(fig, path: Path) -> None:
+    """Save ``fig`` to ``path`` 0600: savefig(path) would create it 0644, readable by anyone.
+
+    The format comes from the suffix, checked before the file is opened, so
+    a bad --chart name leaves no empty file behind.
+    """
+    fmt = path.suffix.lower().lstrip(".") or "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        raise UserError(f"{path}: cannot write a chart as .{fmt} (use one of: .{', .'.join(sorted(supported))})")
+    if path.parent and not path.parent.exists():
+        private_dir(path.parent)
+    try:
+        with open_private(path, "wb") as f:
+            fig.savefig(f, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: cannot write the chart ({exc})") from None

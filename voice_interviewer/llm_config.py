@@ -151,6 +151,8 @@ def _read_config(path: Path, must_exist: bool) -> dict[str, Any] | None:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read config file ({exc.strerror})") from None
     table = raw.get("llm", {})

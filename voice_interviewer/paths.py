@@ -8,6 +8,7 @@ from pathlib import Path
 from voice_interviewer.errors import UserError
 
 PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 
 
 def data_home() -> Path:
@@ -43,3 +44,20 @@ def writable_dir(path: Path) -> Path:
     except OSError as exc:
         raise UserError(f"{path}: cannot write there ({exc.strerror})") from None
     return path
+
+
+def open_private(path: Path, mode: str = "w"):
+    """Open ``path`` for writing ("w" or "wb"), readable by the user alone, even if it existed.
+
+    ``os.open``'s mode only applies to a new file, so an existing file is
+    chmod-ed too; matplotlib's and numpy's own writers would leave 0644.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"open_private: mode must be 'w' or 'wb', not {mode!r}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    except OSError:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, mode, encoding="utf-8") if mode == "w" else os.fdopen(fd, mode)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
 from dataclasses import dataclass, field, fields, replace
@@ -67,10 +68,10 @@ ABBREVIATIONS = frozenset({"e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", 
 class ReplayOptions:
     """Everything ``replay`` can be told; the CLI flags map one to one."""
 
-    scenario: str | None = None  # id or path; None means the seed scenario
+    scenario: str | None = None  # id or path; None: a session's own, else the default scenario
     t0_s: float | None = None  # start of the mitigation clock; None: per input kind
-    out_dir: Path | None = None  # None: the session folder, else ./reports/<stem>/
-    seed: int = 0  # director seed for the would-have-cut-in timeline
+    out_dir: Path | None = None  # None: the session folder, else default_report_dir()
+    seed: int | None = None  # director seed; None: a session's own (meta.json), else 0
     progress: bool = True  # progress bar on stderr (only when stderr is a terminal)
     history: bool = True  # record the attempt in the history database
     whisper_model: str | None = None  # size name or CTranslate2 folder; None: bundled tiny.en
@@ -138,11 +139,12 @@ def replay_path(path: str | Path, options: ReplayOptions | None = None, *,
     """
     options = replace(options or ReplayOptions(), **overrides)
     started = time.perf_counter()
-    if options.t0_s is not None and options.t0_s < 0:
-        raise UserError(f"--t0 {options.t0_s:g}: must not be negative")
+    if options.t0_s is not None and not (math.isfinite(options.t0_s) and options.t0_s >= 0):
+        raise UserError(f"--t0 {options.t0_s:g}: must be a finite number of seconds, not negative")
 
     source = resolve_input(Path(path).expanduser())
-    scenario = load_scenario_for(options)
+    options = replace(options, seed=seed_for(source, options.seed))
+    scenario = load_scenario_for(options, source)
     out_dir = choose_out_dir(source, options) if options.write else None
 
     heard = hear(source, scenario, options, transcriber)
@@ -186,7 +188,10 @@ def resolve_input(path: Path) -> ReplayInput:
         if not is_session_folder(path):
             raise UserError(f"{path}: a folder, but not a session folder (no {EVENTS_JSONL})")
         session = read_session(path)
-        if session.meta.get("input") != "text" and not session.candidate_wav.is_file():
+        if not isinstance(session.meta, dict):  # valid JSON, but not the object a session writes
+            logger.warning("%s: meta.json is not an object, ignoring it", path)
+            session.meta = {}
+        if not is_typed_session(session) and not session.candidate_wav.is_file():
             raise UserError(f"{path}: session folder without candidate.wav")
         return ReplayInput(path, SESSION, audio_path=session.candidate_wav, session=session)
     if path.suffix.lower() in TRANSCRIPT_SUFFIXES:
@@ -194,23 +199,139 @@ def resolve_input(path: Path) -> ReplayInput:
     return ReplayInput(path, AUDIO, audio_path=path)
 
 
-def load_scenario_for(options: ReplayOptions):
-    from voice_interviewer.scenario import load_scenario
+def load_scenario_for(options: ReplayOptions, source: ReplayInput | None = None):
+    """--scenario when given; else the scenario a session folder was rehearsed on; else the default.
 
-    return load_scenario(options.scenario)
+    Scoring a session against another scenario than its own would time the
+    wrong mitigations, so its own is the default and --scenario the override.
+    """
+    from voice_interviewer.scenario import ScenarioError, load_scenario
+
+    if options.scenario is not None or source is None or source.kind != SESSION:
+        return load_scenario(options.scenario)
+    recorded = recorded_scenario(source.session)
+    if recorded is None:
+        logger.warning("%s: records no scenario; scoring it against the default one", source.path)
+        return load_scenario(None)
+    try:
+        return load_scenario(recorded)
+    except ScenarioError:  # the file is there but broken: its own one-line message says where
+        raise
+    except UserError:
+        raise UserError(f"{source.path}: rehearsed on scenario {recorded!r}, which no longer exists; "
+                        "choose one with --scenario ID|PATH") from None
+
+
+def recorded_scenario(session) -> str | None:
+    """What a session folder says to load its scenario from: meta.json, else its events.
+
+    ``scenario_source`` is the path (or id) practice loaded it from; older
+    folders have only the id. The events carry the id too, for a folder whose
+    meta.json is missing or unreadable.
+    """
+    for key in ("scenario_source", "scenario"):
+        if isinstance(session.meta.get(key), str) and session.meta[key]:
+            return session.meta[key]
+    for e in session.events:
+        if e.kind in (ev.SESSION_STARTED, ev.BRIEFING_ENDED) and isinstance(e.data.get("scenario"), str):
+            return e.data["scenario"]
+    return None
+
+
+def seed_for(source: ReplayInput, seed: int | None) -> int:
+    """--seed when given; else the seed a session was rehearsed with; else 0."""
+    if seed is not None:
+        return seed
+    if source.kind == SESSION:
+        recorded = source.session.meta.get("seed")
+        if recorded is None:
+            recorded = next((e.data.get("seed") for e in source.session.events
+                             if e.kind == ev.BRIEFING_ENDED and "seed" in e.data), None)
+        if isinstance(recorded, int) and not isinstance(recorded, bool):
+            return recorded
+    return 0
+
+
+def scenario_meta(given: str | Path | None, scenario) -> dict[str, str]:
+    """meta.json's scenario fields, written by both kinds of practice and read back by replay.
+
+    ``scenario`` is the id; ``scenario_source`` what to load it from again: a
+    scenario file's absolute path (the folder then replays from any working
+    directory), else the built-in's id.
+    """
+    if given is not None and Path(str(given)).suffix in (".yaml", ".yml") and scenario.source:
+        source = str(Path(scenario.source).expanduser().resolve())
+    else:
+        source = scenario.id
+    return {"scenario": scenario.id, "scenario_source": source}
+
+
+def is_typed_session(session) -> bool:
+    """A ``practice --text`` folder: said so in meta.json, or, without one, by its first event."""
+    if session.meta.get("input") == "text":
+        return True
+    return any(e.kind == ev.SESSION_STARTED and e.data.get("source") == "text" for e in session.events)
 
 
 def choose_out_dir(source: ReplayInput, options: ReplayOptions) -> Path:
-    """--out, else the session folder, else ./reports/<name>/; checked before any work."""
+    """--out, else the session folder, else default_report_dir(); checked before any work."""
     if options.out_dir is not None:
         out = Path(options.out_dir).expanduser()
     elif source.kind == SESSION:
         out = source.path
     else:
-        out = DEFAULT_REPORTS_DIR / source.name
+        out = default_report_dir(source)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a folder")
     return writable_dir(out)
+
+
+def default_report_dir(source: ReplayInput, root: Path = DEFAULT_REPORTS_DIR) -> Path:
+    """./reports/<name>/, or <name>-<suffix>/ when another input of that name wrote there first.
+
+    call.vtt then call.srt: reports/call/ and reports/call-srt/ (a third
+    call.srt from another folder: call-srt-2/). Replaying the same input again
+    finds the folder it wrote before (report.json's source.path) and updates
+    it, wherever it is in that order.
+    """
+    me = str(source.path.resolve())
+    tag = source.path.suffix.lstrip(".").lower() or "input"
+    candidates = [root / source.name, root / f"{source.name}-{tag}"]
+    n = 2
+    while (root / f"{source.name}-{tag}-{n}").exists():
+        candidates.append(root / f"{source.name}-{tag}-{n}")
+        n += 1
+    candidates.append(root / f"{source.name}-{tag}-{n}")  # does not exist: always free
+    free = None
+    for out in candidates:
+        owner = _report_owner(out)
+        if owner == me:
+            return out
+        if owner is None and free is None:
+            free = out
+    return free
+
+
+def _report_owner(folder: Path) -> str | None:
+    """The input whose report is in ``folder``; None when nothing is (the folder is free to use).
+
+    A folder holding something else (a file of that name, a report.json that
+    cannot be read) is taken, and answers "" so nothing overwrites it.
+    """
+    if not folder.exists():
+        return None
+    if not folder.is_dir():
+        return ""
+    from voice_interviewer.report import REPORT_JSON
+
+    report_path = folder / REPORT_JSON
+    if not report_path.exists():
+        return None
+    try:
+        path = json.loads(report_path.read_text(encoding="utf-8")).get("source", {}).get("path")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return str(path) if path else ""
 
 
 def hear(source: ReplayInput, scenario, options: ReplayOptions, transcriber: Any) -> Heard:
@@ -220,7 +341,7 @@ def hear(source: ReplayInput, scenario, options: ReplayOptions, transcriber: Any
         heard.t0_s = checked_t0_s(options.t0_s, 0.0, heard.duration_s)
     elif source.kind == SESSION:
         events = source.session.events
-        if source.session.meta.get("input") == "text":  # typed rehearsal: the log holds the turns
+        if is_typed_session(source.session):  # typed rehearsal: the log holds the turns
             heard = Heard(utterances=typed_utterances(events), duration_s=0.0, t0_s=0.0)
         else:
             heard = transcribe_file(source.audio_path, scenario, options, transcriber)
@@ -352,10 +473,11 @@ def join_words(tokens: list[str]) -> str:
 
 
 def make_transcriber(scenario, whisper_model: str | None = None):
-    """A Transcriber primed with the scenario's vocabulary (prompt and hotwords)."""
-    from voice_interviewer.stt import Transcriber, scenario_hotwords
+    """A Transcriber primed with the scenario's vocabulary, keeping fillers."""
+    from voice_interviewer.stt import Transcriber, rehearsal_prompts
 
-    return Transcriber(model=whisper_model, prompt=scenario.stt_prompt(), hotwords=scenario_hotwords(scenario))
+    prompt, hotwords = rehearsal_prompts(scenario)
+    return Transcriber(model=whisper_model, prompt=prompt, hotwords=hotwords)
 
 
 def label(heard: Heard, scenario) -> None:

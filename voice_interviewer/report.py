@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Any, Iterable
@@ -23,7 +24,7 @@ from voice_interviewer import __version__
 from voice_interviewer import events as ev
 from voice_interviewer import labels as lab
 from voice_interviewer.analysis import first_of, label_utterances
-from voice_interviewer.paths import writable_dir
+from voice_interviewer.paths import open_private, writable_dir
 from voice_interviewer.rubric import DIMENSIONS, MAX_SCORE, score_session
 from voice_interviewer.utterances import CANDIDATE, Utterance
 
@@ -161,9 +162,10 @@ def write_reports(report: dict[str, Any], out_dir: str | os.PathLike,
 
     ``audio_path`` is handed to report_html for its playback links.
     """
+    report_json = report_json_text(report)  # before any file: a NaN must not leave half a report behind
     folder = writable_dir(Path(out_dir))
     written = [
-        _write_private(folder / REPORT_JSON, json.dumps(report, indent=2, ensure_ascii=False) + "\n"),
+        _write_private(folder / REPORT_JSON, report_json),
         _write_private(folder / REPORT_MD, markdown(report)),
     ]
     try:
@@ -176,10 +178,33 @@ def write_reports(report: dict[str, Any], out_dir: str | os.PathLike,
     return written
 
 
+def report_json_text(report: dict[str, Any]) -> str:
+    """report.json's text; a NaN or infinity anywhere is a bug, raised here, never written.
+
+    ``json.dumps`` would write ``NaN`` by default, which is not JSON: other
+    tools (and browsers) then fail to read the report.
+    """
+    try:
+        return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        where = _non_finite_path(report) or "(somewhere)"
+        raise ValueError(f"report.json would hold a non-finite number at {where}; nothing written") from None
+
+
+def _non_finite_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first NaN or infinity in ``value``, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path or '(top level)'} = {value}"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        found = _non_finite_path(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}".lstrip("."))
+        if found:
+            return found
+    return None
+
+
 def _write_private(path: Path, text: str) -> Path:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, REPORT_FILE_MODE)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), REPORT_FILE_MODE)  # an existing file keeps its old mode otherwise
+    with open_private(path) as f:  # 0600, an existing file included
         f.write(text)
     return path
 

@@ -28,7 +28,7 @@ from typing import Any
 import jinja2
 
 from voice_interviewer import events as ev
-from voice_interviewer.paths import private_dir
+from voice_interviewer.paths import open_private, private_dir
 from voice_interviewer.utterances import CANDIDATE
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,7 @@ def write_html(report: dict[str, Any], out_dir: Path | str, audio_path: Path | s
     html = _environment().get_template(TEMPLATE).render(**context)
 
     path = out_dir / REPORT_HTML
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with open_private(path) as f:  # 0600 even when an older report.html was 0644
         f.write(html)
     logger.info("wrote %s (%d kB, %d transcript lines)", path, len(html) // 1024, len(context["lines"]))
     return path

@@ -19,11 +19,13 @@ How each is scored (points are added, then clamped to 0-4):
   check and a signal check made before the first mitigation (or at all, when
   there is none), and one for verifying the mitigation afterwards (a signal
   check after it, or "watch the error rate" in the same breath).
-- **diagnostic_precision**: asked questions (1), most of them specific — a
-  named service, metric, number or scenario term — (+1), a hypothesis (+1)
-  that was tested by a check or acted on (+1); minus one for re-asking two or
-  more facts already answered, minus one for three or more vague questions
-  ("what's going on?").
+- **diagnostic_precision**: asked questions or stated checks (1), most of
+  them specific — a named service, metric, number or scenario term — (+1),
+  a hypothesis (+1) that was tested by a check or acted on (+1); minus one
+  for re-asking two or more facts already answered, minus one for three or more vague questions
+  ("what's going on?"). Evidence calls an utterance "a question" only when
+  it asks (``analysis.asks_question``: "?", word order, "can you tell me");
+  "I'll watch the error rate on the dashboard" is quoted as "a check".
 - **reversible_mitigation**: the first concrete mitigation reversible
   (flag off, rollback, config revert, failover, rate limit, freeze, block)
   -> 2, otherwise 1; +1 for risks or a rollback plan said aloud ("if that
@@ -46,7 +48,8 @@ from typing import Any, Iterable
 
 from voice_interviewer import events as ev
 from voice_interviewer import labels as lab
-from voice_interviewer.analysis import ONSET_TOLERANCE_S, first_of, label_text, label_utterances, mentions, normalise
+from voice_interviewer.analysis import (ONSET_TOLERANCE_S, asks_question, first_of, label_text, label_utterances,
+                                     mentions, normalise)
 from voice_interviewer.utterances import CANDIDATE, Utterance
 
 logger = logging.getLogger(__name__)
@@ -179,7 +182,7 @@ def _hypothesis_drive(s: _Session) -> dict:
     hypotheses = [u for u in s.candidate if lab.HYPOTHESIS in u.labels]
     questions = [u for u in s.candidate if set(u.labels) & QUESTION_LABELS]
     if not hypotheses:
-        evidence = [_item(u, "a question without a stated hypothesis") for u in questions[:2]]
+        evidence = [_item(u, f"a {_asked(u)} without a stated hypothesis") for u in questions[:2]]
         return _result(1 if questions else 0, evidence,
                        "Say what you think is going on (\"my hypothesis is ...\") and ask the question that would confirm or kill it.")
     latency_s = hypotheses[0].onset_s - s.t0_s
@@ -238,7 +241,7 @@ def _diagnostic_precision(s: _Session) -> dict:
     score, evidence, advice = 1, [], []
     if len(specific) / len(questions) >= SPECIFIC_SHARE:
         score += 1
-        evidence += [_item(u, "a specific question") for u in specific[:2]]
+        evidence += [_item(u, f"a specific {_asked(u)}") for u in specific[:2]]
     else:
         advice.append("name the service, metric or time window in each question")
     if hypotheses:
@@ -338,6 +341,11 @@ def _blameless_postmortem(s: _Session) -> dict:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _asked(u: Utterance) -> str:
+    """"question" when it asks; "check" for a statement of intent such as "I'll watch the error rate"."""
+    return "question" if asks_question(u.text) else "check"
 
 
 def _item(u: Utterance, note: str) -> dict:

@@ -7,7 +7,10 @@ the whole file and raises :class:`ScenarioError` naming the file, the field
 
 from __future__ import annotations
 
+import difflib
 import logging
+import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -52,6 +55,10 @@ TRIGGER_TYPES = {
     "after_complication": {"complication": str},
     "phase": {"phase": str},
 }
+# A scenario id names session folders (<stamp>_<id>) and history rows, so it
+# must be a plain slug: no "/", "..", spaces or capitals that could turn a
+# folder name into a path or make two ids the same folder on a case-folding disk.
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # Triggers that put the candidate on the mitigation clock: meaningless (and
 # banned) in an investigation, where there is no pager and no clock.
 CLOCK_TRIGGERS = ("no_mitigation",)
@@ -222,10 +229,11 @@ def load_scenario(id_or_path: str | Path | None = None) -> Scenario:
         candidate = builtin_dir() / f"{id_or_path}.yaml"
         if not candidate.is_file():
             known = ", ".join(builtin_ids())
-            raise UserError(f"unknown scenario {str(id_or_path)!r} (known: {known}; or give a path to a .yaml file)")
+            raise UserError(f"unknown scenario {str(id_or_path)!r} (known: {known}; or give a path to a .yaml file)",
+                            exit_code=2)
         path = candidate
     if not path.is_file():
-        raise UserError(f"{path}: scenario file not found")
+        raise UserError(f"{path}: scenario file not found", exit_code=2)
     return parse_scenario(path.read_text(encoding="utf-8", errors="replace"), source=str(path))
 
 
@@ -292,7 +300,7 @@ class _Validator:
         for key in obj:
             if key not in allowed:
                 where = f"{path}.{key}" if path else str(key)
-                self.fail(where, f"unknown field (expected one of: {', '.join(sorted(allowed))})")
+                self.fail(where, unknown_field_problem(str(key), allowed))
 
     def scenario(self, raw: Any) -> Scenario:
         raw = self.mapping(raw, "(top level)")
@@ -317,11 +325,11 @@ class _Validator:
             for i, c in enumerate(self.get(raw, "complications", "", list))
         ]
         scenario = Scenario(
-            id=self.get(raw, "id", "", str),
+            id=self.scenario_id(raw),
             title=self.get(raw, "title", "", str),
             severity=self.get(raw, "severity", "", str),
             style=style,
-            mitigation_mark_s=float(self.get(raw, "mitigation_mark_s", "", (int, float), required=False, default=DEFAULT_MITIGATION_MARK_S)),
+            mitigation_mark_s=self.number(raw, "mitigation_mark_s", "", default=DEFAULT_MITIGATION_MARK_S),
             briefing=self.strings(raw, "briefing", ""),
             root_cause=self.get(raw, "root_cause", "", str),
             vocabulary=self.strings(raw, "vocabulary", "", required=False),
@@ -332,7 +340,7 @@ class _Validator:
             pushback=self.strings(raw, "pushback", "", required=False),
             postmortem=self.postmortem(self.get(raw, "postmortem", "", dict)),
             closing=self.get(raw, "closing", "", str, required=False, default="Thanks, let's stop there."),
-            time_limit_s=float(self.get(raw, "time_limit_s", "", (int, float), required=False, default=DEFAULT_TIME_LIMIT_S)),
+            time_limit_s=self.number(raw, "time_limit_s", "", default=DEFAULT_TIME_LIMIT_S),
             no_info=self.strings(raw, "no_info", "", required=False) or list(DEFAULT_NO_INFO),
             unrecognised=self.get(raw, "unrecognised", "", str, required=False, default=DEFAULT_UNRECOGNISED),
             blame_pushback=self.strings(raw, "blame_pushback", "", required=False) or list(DEFAULT_BLAME_PUSHBACK),
@@ -389,9 +397,7 @@ class _Validator:
     def complication(self, raw: Any, path: str, topics: dict[str, list[str]]) -> Complication:
         raw = self.mapping(raw, path)
         self.unknown_keys(raw, {"id", "priority", "trigger", "line", "interrupt", "weight", "group"}, path)
-        weight = float(self.get(raw, "weight", path, (int, float), required=False, default=1.0))
-        if weight <= 0:
-            self.fail(f"{path}.weight", "must be positive")
+        weight = self.number(raw, "weight", path, default=1.0)
         return Complication(
             id=self.get(raw, "id", path, str),
             priority=self.get(raw, "priority", path, int, required=False, default=1),
@@ -410,11 +416,10 @@ class _Validator:
         if ttype == "mitigation":
             fields |= {"kind", "mitigation"}
         self.unknown_keys(raw, fields, path)
-        values = {name: self.get(raw, name, path, types) for name, types in TRIGGER_TYPES[ttype].items()}
+        values = {name: self.number(raw, name, path, types=types, required=True) if types != str
+                  else self.get(raw, name, path, types) for name, types in TRIGGER_TYPES[ttype].items()}
         trigger = Trigger(type=ttype, **values)
-        trigger.delay_s = float(self.get(raw, "delay_s", path, (int, float), required=False, default=0.0))
-        if trigger.delay_s < 0:
-            self.fail(f"{path}.delay_s", "must not be negative")
+        trigger.delay_s = self.number(raw, "delay_s", path, default=0.0, allow_zero=True)
         if ttype == "mitigation":
             trigger.kind = self.get(raw, "kind", path, str, required=False)
             trigger.mitigation = self.get(raw, "mitigation", path, str, required=False)
@@ -424,10 +429,6 @@ class _Validator:
             self.fail(f"{path}.topic", f"names topic {trigger.topic!r}, which the scenario's topics do not define")
         if ttype == "phase" and trigger.phase not in PHASES:
             self.fail(f"{path}.phase", f"must be one of {', '.join(PHASES)}, got {trigger.phase!r}")
-        for name in ("after_s", "over_s", "count"):
-            value = getattr(trigger, name)
-            if value is not None and value <= 0:
-                self.fail(f"{path}.{name}", "must be positive")
         return trigger
 
     def postmortem(self, raw: dict) -> Postmortem:
@@ -440,13 +441,31 @@ class _Validator:
             prompt=self.get(raw, "prompt", "postmortem", str),
             elements={name: self.strings(elements, name, "postmortem.elements") for name in elements},
             timeout_prompt=self.get(raw, "timeout_prompt", "postmortem", str, required=False, default=DEFAULT_TIMEOUT_PROMPT),
-            max_turns=self.positive(raw, "max_turns", "postmortem", int, DEFAULT_POSTMORTEM_TURNS),
+            max_turns=self.number(raw, "max_turns", "postmortem", types=int, default=DEFAULT_POSTMORTEM_TURNS),
         )
 
-    def positive(self, obj: dict, key: str, path: str, types, default):
-        value = self.get(obj, key, path, types, required=False, default=default)
-        if value <= 0:
-            self.fail(f"{path}.{key}", "must be positive")
+    def number(self, obj: dict, key: str, path: str, types=(int, float), default=None,
+               required: bool = False, allow_zero: bool = False):
+        """A finite number > 0 (>= 0 with ``allow_zero``): every number in a scenario is a count or a time.
+
+        YAML reads ``.nan`` and ``.inf`` as floats; a NaN mark or limit would
+        make every comparison false and the clocks silently never fire.
+        """
+        value = self.get(obj, key, path, types, required=required, default=default)
+        if value is None:
+            return None
+        where = f"{path}.{key}" if path else key
+        if not math.isfinite(value):
+            self.fail(where, f"must be a finite number, got {value}")
+        if value < 0 or (value == 0 and not allow_zero):
+            self.fail(where, "must not be negative" if allow_zero else f"must be positive, got {value:g}")
+        return float(value) if float in _as_tuple(types) else value  # counts stay integers
+
+    def scenario_id(self, raw: dict) -> str:
+        value = self.get(raw, "id", "", str)
+        if not ID_PATTERN.match(value):
+            self.fail("id", f"{value!r} is not a valid id: use 1-64 lowercase letters, digits and hyphens, "
+                      "starting with a letter or digit (it names session folders)")
         return value
 
     def root_cause_reveal(self, raw: dict) -> RootCauseReveal | None:
@@ -524,6 +543,13 @@ class _Validator:
             for where, text in s.public_lines():
                 if term.lower() in text.lower():
                     self.fail(where, f"gives away the hidden root cause (contains {term!r}, a root_cause_reveal.hidden_terms entry)")
+
+
+def unknown_field_problem(key: str, allowed: set[str]) -> str:
+    """'unknown field', the closest known name if there is one, and the known names (docs/SCENARIOS.md)."""
+    close = difflib.get_close_matches(key, sorted(allowed), n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown field ({hint}fields allowed here: {', '.join(repr(k) for k in sorted(allowed))}; see docs/SCENARIOS.md)"
 
 
 def _as_tuple(types) -> tuple:

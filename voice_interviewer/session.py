@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import os
+import re
 import struct
 import wave
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ import numpy as np
 from voice_interviewer import __version__
 from voice_interviewer.errors import UserError
 from voice_interviewer.events import Event, EventLog, read_events
-from voice_interviewer.paths import data_home, private_dir
+from voice_interviewer.paths import PRIVATE_DIR_MODE, data_home, open_private, private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ EVENTS_JSONL = "events.jsonl"
 META_JSON = "meta.json"
 HEADER_EVERY_S = 1.0
 FORMAT_VERSION = 1
+MAX_NAME_CHARS = 64  # the scenario id slug's limit (scenario.ID_PATTERN)
+MAX_SAME_SECOND = 1000  # folders tried for one stamp before giving up
 
 
 def is_session_folder(path: Path) -> bool:
@@ -50,15 +54,40 @@ def default_sessions_dir() -> Path:
     return data_home() / "sessions"
 
 
+def safe_folder_name(name: str) -> str:
+    """``name`` as a lowercase slug (letters, digits, hyphens) that cannot leave its folder.
+
+    Scenario ids are validated as slugs on load (scenario.py), but a session
+    folder name is built here from whatever the caller passes, so it is
+    sanitised again: "../../etc" becomes "etc", never a path.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:MAX_NAME_CHARS].strip("-")
+    return slug or "session"
+
+
 def new_session_dir(scenario_id: str, sessions_dir: Path | None = None) -> Path:
-    root = private_dir(sessions_dir or default_sessions_dir())
+    """A new, empty, private folder ``<stamp>_<scenario id>`` inside the sessions folder.
+
+    The folder is created with a plain mkdir, which fails if it exists, so two
+    sessions started in the same second get ``..._id`` and ``..._id-2``
+    rather than one shared folder, even from two processes at once.
+    """
+    root = private_dir(sessions_dir or default_sessions_dir()).resolve()
     stamp = dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S")
-    path = root / f"{stamp}_{scenario_id}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = root / f"{stamp}_{scenario_id}-{n}"
-    return private_dir(path)
+    base = f"{stamp}_{safe_folder_name(scenario_id)}"
+    for n in range(1, MAX_SAME_SECOND + 1):
+        path = root / (base if n == 1 else f"{base}-{n}")
+        if path.resolve().parent != root:
+            raise UserError(f"{path}: session folder would be outside {root}")
+        try:
+            path.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UserError(f"{path}: cannot create folder ({exc.strerror})") from None
+        os.chmod(path, PRIVATE_DIR_MODE)  # mkdir's mode is masked by the umask
+        return path
+    raise UserError(f"{root}: {MAX_SAME_SECOND} sessions named {base} already exist")
 
 
 class IncrementalWav:
@@ -157,11 +186,12 @@ class SessionWriter:
         return writer
 
     def write_meta(self, **updates: Any) -> None:
-        self.meta.update(updates)
         tmp = self.folder / (META_JSON + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(self.meta, f, indent=2, ensure_ascii=False)
+        # Serialised before the file is opened: a NaN raises here, and never becomes invalid JSON on disk.
+        text = json.dumps({**self.meta, **updates}, indent=2, ensure_ascii=False, allow_nan=False)
+        self.meta.update(updates)
+        with open_private(tmp) as f:
+            f.write(text)
         os.replace(tmp, self.folder / META_JSON)
 
     def close(self) -> None:
@@ -191,17 +221,36 @@ class SessionData:
         for e in self.events:
             if e.kind == "briefing_ended":
                 return e.t_s
-        return float(self.meta.get("t0_s", 0.0))
+        try:
+            t0_s = float(self.meta.get("t0_s", 0.0))
+        except (TypeError, ValueError):
+            t0_s = float("nan")
+        if not math.isfinite(t0_s) or t0_s < 0:
+            logger.warning("%s: meta.json t0_s %r is not a time, using 0", self.folder, self.meta.get("t0_s"))
+            return 0.0
+        return t0_s
 
 
 def read_session(folder: Path) -> SessionData:
     if not is_session_folder(folder):
         raise UserError(f"{folder}: not a session folder (no {EVENTS_JSONL})")
-    meta: dict[str, Any] = {}
-    meta_path = folder / META_JSON
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            logger.warning("%s: unreadable, using defaults", meta_path)
-    return SessionData(folder=folder, meta=meta, events=read_events(folder / EVENTS_JSONL))
+    return SessionData(folder=folder, meta=read_meta(folder / META_JSON), events=read_events(folder / EVENTS_JSONL))
+
+
+def read_meta(meta_path: Path) -> dict[str, Any]:
+    """meta.json as a dict; missing, unreadable or not an object: a warning and {}.
+
+    Replay needs only the events and the audio; meta.json adds defaults (t0_s,
+    the input kind), so a damaged one must not stop a replay.
+    """
+    if not meta_path.is_file():
+        return {}
+    try:
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        logger.warning("%s: unreadable (%s), using defaults", meta_path, type(exc).__name__)
+        return {}
+    if not isinstance(meta, dict):
+        logger.warning("%s: not a JSON object, using defaults", meta_path)
+        return {}
+    return meta

@@ -3,7 +3,10 @@
     voice-interviewer simulate --scenario core-api-500s --candidate turns.txt --seed 3 [--json]
 
 TURNS has one candidate turn per line, optionally prefixed with the time it
-starts, ``mm:ss`` (or ``h:mm:ss``) after the end of the briefing::
+starts, ``mm:ss`` (any number of minutes) or ``h:mm:ss``, after the end of
+the briefing. Seconds must be under 60 (and minutes too, after hours); a
+time with no text after it is an error naming the line, not a turn that
+says "00:05"::
 
     00:05 Which endpoints are failing, and in which regions?
     00:20 What changed in the last 24 hours?
@@ -48,7 +51,9 @@ TURN_GAP_S = 1.5  # pause before an untimed turn, after the interviewer stops
 TAIL_S = 30.0  # silence simulated after the last turn, so delayed curveballs still land
 TEXT_TICK_S = 0.5  # wall-clock tick of the typed rehearsal
 QUIT_WORDS = ("quit", "exit", ":q")
-_TIME_PREFIX = re.compile(r"^\[?(?:(\d+):)?(\d{1,3}):(\d{2}(?:\.\d+)?)\]?\s+(.*)$")
+# mm:ss or h:mm:ss, any number of minutes (or hours), optionally [bracketed];
+# the ranges (seconds < 60, minutes < 60 after hours) are checked in parse_turn.
+_TIME_PREFIX = re.compile(r"^\[?(?:(\d+):)?(\d+):(\d{2}(?:\.\d+)?)\]?(?:\s+(.*))?$")
 
 
 @dataclass
@@ -71,7 +76,7 @@ def parse_turns(text: str, source: str = "<turns>") -> list[Turn]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        turn = parse_turn(line, line_no)
+        turn = parse_turn(line, line_no, source)
         if turn.at_s is not None:
             if turn.at_s < last_s:
                 raise UserError(f"{source}:{line_no}: time {line.split()[0]} is earlier than the turn before it")
@@ -82,11 +87,22 @@ def parse_turns(text: str, source: str = "<turns>") -> list[Turn]:
     return turns
 
 
-def parse_turn(line: str, line_no: int = 0) -> Turn:
+def parse_turn(line: str, line_no: int = 0, source: str = "<turns>") -> Turn:
+    """One turn; a time prefix out of range, or with no text after it, is a UserError naming the line."""
+    line = line.strip()
     match = _TIME_PREFIX.match(line)
     if not match:
         return Turn(line, None, line_no)
     hours, minutes, seconds, text = match.groups()
+    where = f"{source}:{line_no}" if line_no else source
+    stamp = line.split()[0]
+    if float(seconds) >= 60:
+        raise UserError(f"{where}: time {stamp}: seconds must be under 60")
+    if hours is not None and int(minutes) >= 60:
+        raise UserError(f"{where}: time {stamp}: minutes must be under 60 after the hours (h:mm:ss)")
+    # A time alone is a turn whose text got lost, not a turn saying "00:05".
+    if not text or not text.strip():
+        raise UserError(f"{where}: time {stamp} with no turn text after it")
     at_s = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
     return Turn(text.strip(), at_s, line_no)
 
@@ -94,13 +110,20 @@ def parse_turn(line: str, line_no: int = 0) -> Turn:
 def read_turns(path: str | Path) -> list[Turn]:
     path = Path(path)
     if str(path) == "-":
-        return parse_turns(sys.stdin.read(), "<stdin>")
+        try:
+            return parse_turns(sys.stdin.read(), "<stdin>")
+        except UnicodeDecodeError:
+            raise UserError("<stdin>: not UTF-8 text (one candidate turn per line)") from None
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a candidate turns file")
     if not path.is_file():
         raise UserError(f"{path}: candidate turns file not found")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UserError(f"{path}: not a UTF-8 text file (one candidate turn per line)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
     return parse_turns(text, str(path))
 
 
@@ -212,6 +235,8 @@ def run_turns(scenario: Scenario | str | Path, turns: list[Turn] | list[str], se
         start_s = t0_s + turn.at_s if turn.at_s is not None else max(clock_s, dialogue.interviewer_free_s) + TURN_GAP_S
         start_s = max(start_s, clock_s)
         clock_s = _tick_until(director, dialogue, clock_s, start_s, speaking_from_s=None)
+        if director.done:  # the interviewer closed (time limit) before this turn's time came
+            break
         utterance = candidate_utterance(turn.text, start_s)
         # The line goes in when the candidate starts talking, so a cut-in lands after it.
         entry = dialogue.candidate(utterance)
@@ -349,7 +374,17 @@ def summary_line(run: dict[str, Any]) -> str:
 # ------------------------------------------------------------ commands
 
 
-def make_cli_voice(args: Any, scenario: Scenario, log: EventLog) -> Any:
+def cli_llm_settings(args: Any) -> Any:
+    """The LLM settings (llm_config.LLMSettings) for --voice openai; None for the scripted voice."""
+    if (getattr(args, "voice", "scripted") or "scripted") != "openai":
+        return None
+    from voice_interviewer.llm_config import load_settings
+
+    return load_settings(args)
+
+
+def make_cli_voice(args: Any, scenario: Scenario, log: EventLog, settings: Any = None) -> Any:
+    """The interviewer's voice for --voice; ``settings`` reuses LLM settings already loaded."""
     kind = getattr(args, "voice", "scripted") or "scripted"
     try:
         from voice_interviewer.voice import make_voice
@@ -357,11 +392,8 @@ def make_cli_voice(args: Any, scenario: Scenario, log: EventLog) -> Any:
         if kind != "scripted":
             raise UserError("--voice openai needs voice_interviewer.voice, which is not installed") from None
         return None
-    settings = None
-    if kind == "openai":
-        from voice_interviewer.llm_config import load_settings
-
-        settings = load_settings(args)
+    if settings is None:
+        settings = cli_llm_settings(args)
     return make_voice(kind, scenario, settings, log=log)
 
 
@@ -383,25 +415,45 @@ def main(args: Any) -> int:
 
 
 def practice_text(args: Any, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
-    """`practice --text`: a typed rehearsal on the wall clock, recorded as a session folder."""
+    """`practice --text`: a typed rehearsal on the wall clock, recorded as a session folder.
+
+    It ends on 'quit', end of input, the interviewer's closing line, --max-minutes
+    or Ctrl-C; each way the turns so far are scored, the summary ``replay``
+    prints is shown and the attempt goes into the history. Exit code 130 after
+    Ctrl-C, as for any interrupted command.
+    """
+    from voice_interviewer import replay
     from voice_interviewer.session import SessionWriter, new_session_dir
 
     stdin, out = stdin or sys.stdin, out or sys.stdout
     scenario = load_scenario(args.scenario)
+    settings = cli_llm_settings(args)  # before the folder exists: a config problem leaves nothing behind
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1_000_000)
     folder = new_session_dir(scenario.id, Path(args.sessions_dir).expanduser() if args.sessions_dir else None)
-    writer = SessionWriter.create(folder, {"scenario": scenario.id, "seed": seed, "mode": args.mode,
-                                           "input": "text", "audio": False, "voice": args.voice})
+    meta = {**replay.scenario_meta(args.scenario, scenario), "seed": seed, "mode": args.mode,
+            "input": "text", "audio": False, "voice": args.voice}
+    if settings is not None:
+        meta["llm"] = settings.to_meta()  # endpoint, model, where the key came from; never the key
+    writer = SessionWriter.create(folder, meta)
     try:
-        rehearsal = _TypedRehearsal(scenario, seed, writer.events, make_cli_voice(args, scenario, writer.events), out)
+        rehearsal = _TypedRehearsal(scenario, seed, writer.events,
+                                    make_cli_voice(args, scenario, writer.events, settings), out)
         rehearsal.run(stdin, max_s=float(args.max_minutes) * 60.0)
-        writer.write_meta(t0_s=round(rehearsal.director.t0_s, 3), duration_s=round(rehearsal.clock.now_s(), 3),
+        writer.write_meta(t0_s=round(rehearsal.director.t0_s or 0.0, 3),
+                          duration_s=round(rehearsal.clock.now_s(), 3), end_reason=rehearsal.end_reason,
                           ended_in_phase=rehearsal.director.phase, complications=rehearsal.director.fired)
-        written = _write_report(rehearsal, folder, seed)
+        report = _write_report(rehearsal, folder, seed)
     finally:
         writer.close()
-    print(f"session saved in {folder}" + (f" ({', '.join(p.name for p in written)})" if written else ""), file=out)
-    return 0
+    if report is not None:
+        if rehearsal.utterances:  # an attempt with no turn typed has nothing to compare over time
+            replay.record_history(report)
+        from voice_interviewer.report import summary_text
+
+        print(summary_text(report), file=out)
+    written = [Path(p).name for p in (report or {}).get("meta", {}).get("written", [])]
+    print(f"session saved in {folder}" + (f" ({', '.join(written)})" if written else ""), file=out)
+    return 130 if rehearsal.end_reason == "interrupted" else 0
 
 
 class _TypedRehearsal:
@@ -417,6 +469,8 @@ class _TypedRehearsal:
         self.interviewer_lines: list[dict[str, Any]] = []
         self.dialogue = _Dialogue(self.director, voice, on_entry=self._print, paced=False)
         self._stop = threading.Event()
+        # quit | input_ended | closed (the interviewer's closing line) | max_minutes | interrupted (Ctrl-C)
+        self.end_reason = "running"
 
     def _print(self, entry: dict[str, Any]) -> None:
         if entry["type"] == "line" and entry["speaker"] == CANDIDATE:
@@ -429,25 +483,35 @@ class _TypedRehearsal:
 
     def run(self, stdin: TextIO, max_s: float) -> None:
         self.director.log.append(0.0, ev.SESSION_STARTED, source="text", scenario=self.scenario.id)
-        print(f"{self.scenario.title} ({self.scenario.id}). Type your turns; 'quit' or Ctrl-D ends.", file=self.out)
-        with self.lock:
-            # Typed, the briefing is read, not heard: the clock starts when it is on screen.
-            now_s = self.clock.now_s()
-            self.dialogue.interviewer(self.director.start(now_s, briefing_ended_s=now_s))
         ticker = threading.Thread(target=self._tick, args=(max_s,), daemon=True)
-        ticker.start()
         try:
+            print(f"{self.scenario.title} ({self.scenario.id}). Type your turns; 'quit' or Ctrl-D ends.",
+                  file=self.out)
+            with self.lock:
+                # Typed, the briefing is read, not heard: the clock starts when it is on screen.
+                now_s = self.clock.now_s()
+                self.dialogue.interviewer(self.director.start(now_s, briefing_ended_s=now_s))
+            ticker.start()
             self._read_turns(stdin)
+        except KeyboardInterrupt:
+            # Ctrl-C ends the rehearsal like 'quit': what was typed so far is still scored.
+            self.end_reason = "interrupted"
         finally:
             self._stop.set()
-            ticker.join(timeout=2.0)
-        self.director.log.append(self.clock.now_s(), ev.SESSION_ENDED)
+            if ticker.is_alive():
+                ticker.join(timeout=2.0)
+        if self.end_reason == "running":
+            self.end_reason = "closed" if self.director.done else "input_ended"
+        self.director.log.append(self.clock.now_s(), ev.SESSION_ENDED, reason=self.end_reason)
 
     def _read_turns(self, stdin: TextIO) -> None:
         prompt_s = self.clock.now_s()
         while not self.director.done and not self._stop.is_set():
             line = stdin.readline()
-            if not line or line.strip().lower() in QUIT_WORDS:
+            if not line:
+                return
+            if line.strip().lower() in QUIT_WORDS:
+                self.end_reason = "quit"
                 return
             text = line.strip()
             if not text:
@@ -471,6 +535,7 @@ class _TypedRehearsal:
             with self.lock:
                 now_s = self.clock.now_s()
                 if now_s >= max_s:
+                    self.end_reason = "max_minutes"
                     self._stop.set()
                     return
                 self.dialogue.interviewer(self.director.on_tick(now_s, 0.0))
@@ -478,19 +543,31 @@ class _TypedRehearsal:
                     return
 
 
-def _write_report(rehearsal: _TypedRehearsal, folder: Path, seed: int) -> list[Path]:
-    """report.json/md/html beside the events (report.write_reports), when report.py is installed."""
+def _write_report(rehearsal: _TypedRehearsal, folder: Path, seed: int) -> dict[str, Any] | None:
+    """report.json/md/html beside the events (replay.write, so meta.written lists them); the report.
+
+    None when report.py is not installed.
+    """
+    from voice_interviewer import replay
+
     try:
-        from voice_interviewer.report import build_report, write_reports
+        from voice_interviewer.report import build_report
     except ImportError as exc:
         logger.warning("no report written (%s)", exc)
-        return []
+        return None
     events: list[Event] = list(rehearsal.director.log.events)
+    # Scored on the millisecond times the log keeps, as a replay of the folder
+    # scores them, so replaying it gives the same clocks to the millisecond.
+    for u in rehearsal.utterances:
+        u.start_s, u.end_s = round(u.start_s, 3), round(u.end_s, 3)
+        for w in u.words:
+            w.start_s, w.end_s = round(w.start_s, 3), round(w.end_s, 3)
     interviewer = [{k: v for k, v in e.items() if k not in ("type", "speaker")} for e in rehearsal.interviewer_lines]
     report = build_report(
-        source={"path": str(folder), "kind": "session", "name": folder.name},
+        source={"path": str(folder.resolve()), "kind": "session", "name": folder.name},
         scenario=rehearsal.scenario, utterances=rehearsal.utterances, events=events, interviewer=interviewer,
-        t0_s=rehearsal.director.t0_s, duration_s=rehearsal.clock.now_s(), seed=seed,
+        t0_s=round(rehearsal.director.t0_s or 0.0, 3), duration_s=rehearsal.clock.now_s(), seed=seed,
         meta={"input": "text"},
     )
-    return [Path(p) for p in write_reports(report, folder)]  # json, md, and html when available
+    replay.write(report, folder)  # json, md, and html when available
+    return report

@@ -20,6 +20,7 @@ is its cue's start, which is what the exporting tool measured.
 
 from __future__ import annotations
 
+import codecs
 import html
 import logging
 import re
@@ -45,6 +46,14 @@ _SRT_STYLE = re.compile(r"\{\\[^}]*\}")  # {\an8}
 # and "so: roll back" stay text.
 _NAME_PREFIX = re.compile(r"^\s*-?\s*((?:[A-Z][\w.'\-]*)(?:\s+[A-Z][\w.'\-]*){0,2})\s*:\s+(?=\S)")
 _ROLE_NAMES = {"interviewer": INTERVIEWER, "candidate": CANDIDATE}
+# Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
 
 @dataclass
@@ -70,7 +79,9 @@ def read_transcript(path: str | Path, candidate: str | None = None) -> list[Utte
     if not cues:
         raise UserError(f"{path}: no cues found (expected 'HH:MM:SS.mmm --> HH:MM:SS.mmm' lines)")
 
-    utterances = [u for cue in cues for u in _cue_utterances(cue)]
+    utterances = [u for cue in cues for u in _cue_utterances(cue)]  # a cue with no text gives none
+    if not utterances:
+        raise UserError(f"{path}: no speech found (all {len(cues)} cue(s) are empty)")
     _assign_roles(path, utterances, candidate)
     logger.info("read %d utterances from %s (%.1f s of transcript)",
                 len(utterances), path.name, max(u.end_s for u in utterances))
@@ -87,17 +98,40 @@ def _read_text(path: Path) -> str:
         raise UserError(f"{path}: is a directory, not a transcript")
     if path.suffix.lower() not in SUFFIXES:
         raise UserError(f"{path}: not a transcript (expected .vtt or .srt)")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
     if not raw.strip():
         raise UserError(f"{path}: empty file")
-    if b"\x00" in raw[:4096]:
-        raise UserError(f"{path}: not a text file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Older SRT exporters write Windows-1252; every byte decodes in latin-1.
-        text = raw.decode("cp1252", errors="replace")
+    text = _decode(path, raw)
+    if not text.strip():
+        raise UserError(f"{path}: empty file")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """Text from a transcript's bytes: by its byte-order mark (UTF-32/16/8), else UTF-8, else an error.
+
+    A UTF-16 file (Windows tools write them) must be decoded as UTF-16, or its
+    mark shows up as "ÿþ" and every other byte as NUL. Nothing is guessed
+    beyond that: decoding a non-UTF-8 file as Windows-1252 accepted binary and
+    mis-encoded files as mojibake cues, so it is a clear error instead.
+    """
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(codec)
+            except UnicodeDecodeError:
+                raise UserError(f"{path}: starts with a {codec.upper()} byte-order mark but is not "
+                                f"{codec.upper()} text") from None
+    if b"\x00" in raw[:4096]:
+        raise UserError(f"{path}: not a text file (NUL bytes; a UTF-16 file needs a byte-order mark)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}: 0x{raw[exc.start]:02x}); "
+                        "save the transcript as UTF-8 or UTF-16") from None
 
 
 def _parse_vtt(path: Path, text: str) -> list[_Cue]:
@@ -120,13 +154,26 @@ def _parse_vtt(path: Path, text: str) -> list[_Cue]:
 
 def _parse_srt(path: Path, text: str) -> list[_Cue]:
     cues = []
-    for block in _blocks(text):
+    for block in (cue for block in _blocks(text) for cue in _split_srt_block(block)):
         timing_at = next((i for i, (_, line) in enumerate(block) if "-->" in line), None)
         if timing_at is None or timing_at > 1 or (timing_at == 1 and not block[0][1].strip().isdigit()):
             raise UserError(f"{path}: line {block[0][0]}: expected a cue number and a timing line "
                             "'HH:MM:SS,mmm --> HH:MM:SS,mmm'")
         cues.append(_cue(path, block[timing_at:]))
     return cues
+
+
+def _split_srt_block(block: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """One block per cue: an empty cue followed by the next with no blank line between.
+
+    Some exporters drop the blank line after a cue with no text, so the next
+    cue's number and timing would be read as the empty cue's text.
+    """
+    starts = [0]
+    for i in range(2, len(block)):
+        if _TIMING.match(block[i][1]) and block[i - 1][1].strip().isdigit() and i - 1 > starts[-1]:
+            starts.append(i - 1)
+    return [block[a:b] for a, b in zip(starts, starts[1:] + [len(block)])]
 
 
 def _blocks(text: str) -> list[list[tuple[int, str]]]:

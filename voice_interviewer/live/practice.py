@@ -731,7 +731,8 @@ def main(args) -> int:
     print_summary(result)
     if result.message:
         raise UserError(f"{result.message} in {result.folder}")
-    return 0
+    # Ctrl-C (or SIGTERM) ended it: scored and saved above, and the exit code still says so.
+    return 130 if result.end_reason == "interrupted" else 0
 
 
 def open_sound_devices(options: PracticeOptions, clock: SessionClock):
@@ -762,6 +763,7 @@ class Parts:
     label: Callable
     echo_match: Callable | None
     models: dict[str, str]
+    llm: dict[str, Any] | None = None  # LLMSettings.to_meta() for --voice openai: never the key
 
 
 def load_parts(scenario, options: PracticeOptions, log: ev.EventLog, seed: int, clock: SessionClock, *,
@@ -795,7 +797,7 @@ def load_parts(scenario, options: PracticeOptions, log: ev.EventLog, seed: int, 
     models = {"whisper": options.whisper_model or BUNDLED_WHISPER, "piper": options.tts_model or BUNDLED_PIPER,
               "vad": VAD_MODEL, "voice": options.voice}
     return Parts(transcriber=transcriber, synth=synth, director=director, voice=voice, label=label,
-                 echo_match=aec.echo_text_match, models=models)
+                 echo_match=aec.echo_text_match, models=models, llm=settings.to_meta() if settings else None)
 
 
 def live_transcriber(scenario, whisper_model: str | None = None):
@@ -807,11 +809,10 @@ def live_transcriber(scenario, whisper_model: str | None = None):
     and closes the sentence with a full stop, and "I would roll back, um"
     reads as a finished proposal (docs/TURN_TAKING.md).
     """
-    from voice_interviewer.delivery import FILLER_PROMPT
-    from voice_interviewer.stt import DecodeOptions, Transcriber, scenario_hotwords
+    from voice_interviewer.stt import DecodeOptions, Transcriber, rehearsal_prompts
 
-    return Transcriber(model=whisper_model, prompt=f"{FILLER_PROMPT} {scenario.stt_prompt()}",
-                       hotwords=scenario_hotwords(scenario), options=DecodeOptions(beam_size=1))
+    prompt, hotwords = rehearsal_prompts(scenario)
+    return Transcriber(model=whisper_model, prompt=prompt, hotwords=hotwords, options=DecodeOptions(beam_size=1))
 
 
 def scripted_lines(scenario) -> list[str]:
@@ -831,19 +832,20 @@ def run_session(scenario, mic, speakers, options: PracticeOptions, *, clock: Ses
     ``make_parts(scenario, options, log, seed, clock)`` builds the parts (default
     :func:`load_parts`); the director must write to ``log``, the session's event log.
     """
-    from voice_interviewer import session as session_mod
+    from voice_interviewer import replay, session as session_mod
 
     clock = clock or SessionClock()
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(1_000_000)
     folder = session_mod.new_session_dir(scenario.id, options.sessions_dir)
     writer = session_mod.SessionWriter.create(folder, {
-        "scenario": scenario.id, "seed": seed, "mode": options.mode, "kind": "practice",
+        **replay.scenario_meta(options.scenario, scenario), "seed": seed, "mode": options.mode, "kind": "practice",
         "devices": {"input": options.input, "output": options.output}, "echo_cancel": options.echo_cancel})
     logger.info("session folder %s", folder)
     loop = None
     try:
         parts = (make_parts or load_parts)(scenario, options, writer.events, seed, clock)
-        writer.write_meta(models=parts.models, turn_settings=asdict(turn_settings or TurnSettings()))
+        writer.write_meta(models=parts.models, turn_settings=asdict(turn_settings or TurnSettings()),
+                          **({"llm": parts.llm} if parts.llm else {}))
         mic = _with_echo_cancel(mic, speakers, options.echo_cancel)
         settings = loop_settings or LoopSettings(mode=options.mode, max_s=options.max_minutes * 60)
         screen = screen if screen is not None else _make_screen(scenario, settings)
@@ -976,7 +978,13 @@ def _sentences(utterances: list[Utterance], candidate_wav: Path) -> list[Utteran
 
 
 def print_summary(result: SessionResult) -> None:
+    """The summary ``replay`` prints (report.summary_text), then how the session ended and where it is."""
     report = result.report or {}
-    mitigation = (report.get("mitigation") or {}).get("latency_s")
-    clock = f"first concrete mitigation after {mitigation:.1f} s" if mitigation is not None else "no concrete mitigation"
-    print(f"session {result.end_reason} after {result.duration_s:.0f} s: {clock}; saved in {result.folder}")
+    if report:
+        from voice_interviewer.report import summary_text
+
+        print(summary_text(report))
+        print(f"session {result.end_reason} after {result.duration_s:.0f} s; saved in {result.folder}")
+        return
+    print(f"session {result.end_reason} after {result.duration_s:.0f} s: no report (nothing said?); "
+          f"saved in {result.folder}")

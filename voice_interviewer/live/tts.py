@@ -272,11 +272,12 @@ class Synthesizer:
         if path is None:
             return
         try:
-            from voice_interviewer.paths import private_dir
+            from voice_interviewer.paths import open_private, private_dir
 
             private_dir(path.parent)
             tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, audio)
+            with open_private(tmp, "wb") as f:  # 0600 like every file in the data folder
+                np.save(f, audio)
             tmp.replace(path)
         except (OSError, UserError) as exc:  # a full disk only loses the cache
             logger.debug("cannot write cache %s: %s", path, exc)
