@@ -17,6 +17,10 @@ from voice_interviewer.sentences import SentenceStream, split_sentences
     ("Check the usual signals, e.g. the deploy log. Then act.", ["Check the usual signals, e.g. the deploy log.", "Then act."]),
     ("Use a reversible step, i.e. Rollback first.", ["Use a reversible step, i.e. Rollback first."]),
     ("It started at 1:45 a.m. and is flat.", ["It started at 1:45 a.m. and is flat."]),
+    # A unit after a number is not an initial (the splitter live/tts.py used to have).
+    ("Latency is 1.5 s. What now?", ["Latency is 1.5 s.", "What now?"]),
+    ("p99 went from 80 ms. To 2.1 s.", ["p99 went from 80 ms.", "To 2.1 s."]),
+    ("Ask J. Smith first.", ["Ask J. Smith first."]),
     ("It started at 1:45 a.m. Then it held.", ["It started at 1:45 a.m.", "Then it held."]),
     ("Is it bad? Yes! it is.", ["Is it bad?", "Yes!", "it is."]),
     ('She said "roll back." Then she left.', ['She said "roll back."', "Then she left."]),

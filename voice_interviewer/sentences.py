@@ -2,7 +2,8 @@
 
 Text-to-speech starts on the first complete sentence, so the cut must be
 right while tokens are still arriving: "v2.3.1", "p99.9", "2.1 seconds",
-"e.g. the pool" and "1:40 a.m." must not end a sentence. A full stop ends a
+"e.g. the pool" and "1:40 a.m." must not end a sentence, while "took 1.5 s. Then"
+does. A full stop ends a
 sentence only when whitespace follows and the next word does not start in
 lower case; an abbreviation (``e.g.``, ``etc.``) never ends one, except
 ``a.m.``/``p.m.`` before a capital. When that decision needs a character that
@@ -21,6 +22,8 @@ _ABBREVIATIONS = frozenset({
     "ltd", "jr", "sr", "min", "max", "sec", "est", "dept",
 })
 _CLOCK_ABBREVIATIONS = frozenset({"a.m", "p.m"})
+# After a number these are units, not initials or titles: "1.5 s. What now?" ends.
+_UNITS = frozenset({"s", "ms", "m", "h", "min", "sec", "k", "gb", "mb", "kb", "tb"})
 
 
 class SentenceStream:
@@ -117,8 +120,10 @@ def _ends_sentence(text: str, start: int, end: int, next_char: str) -> bool:
         return True  # "?" and "!" always end a sentence
     if not next_char:
         return True
-    word = text[:start].rsplit(None, 1)[-1].lower() if text[:start].strip() else ""
-    word = word.lstrip("\"'([“‘")
+    words = text[:start].split()
+    word = words[-1].lower().lstrip("\"'([“‘") if words else ""
+    if word in _UNITS and len(words) >= 2 and words[-2].replace(".", "").replace(",", "").isdigit():
+        return next_char.isupper() or next_char.isdigit()
     if word in _CLOCK_ABBREVIATIONS:
         return next_char.isupper()
     if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):

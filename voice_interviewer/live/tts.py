@@ -33,6 +33,7 @@ import numpy as np
 from voice_interviewer.errors import UserError
 from voice_interviewer.live.textnorm import normalise_for_speech, normalise_key
 from voice_interviewer.models import piper_voice_paths
+from voice_interviewer.sentences import split_sentences  # one splitter for scripted and streamed lines
 
 logger = logging.getLogger(__name__)
 
@@ -56,19 +57,6 @@ _LIVE: "weakref.WeakSet[Synthesizer]" = weakref.WeakSet()
 def _stop_all() -> None:
     for synth in list(_LIVE):
         synth.close()
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Cut a line into sentences for streaming.
-
-    Splits after ". ", "? ", "! " when the next word starts a sentence
-    (capital or digit), so "v2.3.1", "e.g. the" and "1.5 s" stay whole.
-    """
-    parts = [p.strip() for p in _SENTENCE_END.split(text.strip())]
-    return [p for p in parts if p]
 
 
 def trim_silence(audio: np.ndarray, sample_rate: int) -> np.ndarray:
