@@ -478,3 +478,16 @@ def test_session_meta_json_is_private_and_strict_json(tmp_path):
         writer.close()
     assert mode(folder / "meta.json") == 0o600
     assert json.loads((folder / "meta.json").read_text(encoding="utf-8"), parse_constant=pytest.fail)
+
+
+def test_tts_disk_cache_clips_are_private(tmp_path):
+    from voice_interviewer.live.tts import Synthesizer
+
+    synth = Synthesizer(cache_dir=tmp_path / "tts")
+    try:
+        synth.synthesize("Roll back the deploy.")
+    finally:
+        synth.close()
+    clips = list((tmp_path / "tts").rglob("*.npy"))
+    assert clips and all(mode(p) == 0o600 for p in clips)
+    assert not list((tmp_path / "tts").rglob("*.tmp.npy"))
