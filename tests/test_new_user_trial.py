@@ -491,3 +491,11 @@ def test_tts_disk_cache_clips_are_private(tmp_path):
     clips = list((tmp_path / "tts").rglob("*.npy"))
     assert clips and all(mode(p) == 0o600 for p in clips)
     assert not list((tmp_path / "tts").rglob("*.tmp.npy"))
+
+
+@pytest.mark.parametrize("raw", [b"schema_version: 1\nid: caf\xe9\n", b"\xff\xfe\x00\x01"])
+def test_scenario_file_that_is_not_utf8_is_one_line_for_every_command(tmp_path, raw):
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(raw)
+    one_line(run_cli("scenarios", "check", path), 2, str(path), "not UTF-8 text")
+    one_line(run_cli("simulate", "--scenario", path, "--candidate", "-", stdin="hello\n"), 2, "not UTF-8 text")

@@ -101,7 +101,7 @@ def test_a_session_on_a_scenario_file_replays_from_another_directory_until_the_f
 
     (work / "my-stampede.yaml").unlink()
     gone = _cli("replay", str(folder), "--no-history", cwd=tmp_path)
-    assert gone.returncode == 1
+    assert gone.returncode == 2  # a scenario that cannot be found, as for --scenario nope
     lines = gone.stderr.strip().splitlines()
     assert len(lines) == 1 and "no longer exists" in lines[0] and "--scenario" in lines[0], gone.stderr
     fixed = _cli("replay", str(folder), "--scenario", "cache-stampede", "--json", "--no-history", cwd=tmp_path)
@@ -380,3 +380,16 @@ def test_live_practice_interrupted_prints_the_summary_exits_130_and_records_the_
         assert secret not in path.read_bytes().decode("utf-8", "replace"), path.name
     again = replay_path(folder, write=False, history=False)
     assert (again["scenario"]["id"], again["seed"]) == ("core-api-500s", 2)
+
+
+@pytest.mark.parametrize("mode", ["coached", "exam"])
+def test_only_coached_typed_practice_shows_the_verdict_before_the_summary(tmp_path, mode):
+    folder, printed = _typed_session(tmp_path / "s", mode=mode)
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    from voice_interviewer.report import summary_text
+
+    summary = summary_text(report)
+    during = printed[:printed.index(summary)]
+    assert "# mitigation flag-off-live-inventory" in during
+    assert ("after the briefing: in time" in during) == (mode == "coached")
+    assert "in time" in summary  # the exam's feedback, at the end

@@ -5,13 +5,20 @@ The input is one of three kinds:
     audio        any recording (audio_io decodes it); the candidate's voice,
                  t0 at the start of the file unless --t0 says otherwise
     session      a folder live practice wrote (session.py): candidate.wav is
-                 transcribed, the interviewer's lines come from events.jsonl,
-                 t0 is the briefing_ended event
+                 transcribed (a typed session's turns are read from its
+                 events instead), the interviewer's lines come from
+                 events.jsonl, t0 is the briefing_ended event, and the
+                 scenario and seed are the session's own (meta.json, else the
+                 events) unless --scenario / --seed say otherwise
     transcript   a WebVTT or SRT file a user already has (transcripts.py)
 
 and :func:`replay_path` runs the same steps for each::
 
     resolve input → load scenario → utterances → labels → director → report → history
+
+Reports of a recording or transcript go to ./reports/<name>/, or to
+<name>-<suffix>/ when another input of that name wrote there first
+(:func:`default_report_dir`).
 
 For a raw recording nobody played the interviewer, so the director runs
 alongside the candidate's turns and the report's ``interviewer`` list shows
@@ -217,9 +224,9 @@ def load_scenario_for(options: ReplayOptions, source: ReplayInput | None = None)
         return load_scenario(recorded)
     except ScenarioError:  # the file is there but broken: its own one-line message says where
         raise
-    except UserError:
+    except UserError as exc:  # exit code 2, as for any unknown scenario
         raise UserError(f"{source.path}: rehearsed on scenario {recorded!r}, which no longer exists; "
-                        "choose one with --scenario ID|PATH") from None
+                        "choose one with --scenario ID|PATH", exit_code=exc.exit_code) from None
 
 
 def recorded_scenario(session) -> str | None:

@@ -234,7 +234,13 @@ def load_scenario(id_or_path: str | Path | None = None) -> Scenario:
         path = candidate
     if not path.is_file():
         raise UserError(f"{path}: scenario file not found", exit_code=2)
-    return parse_scenario(path.read_text(encoding="utf-8", errors="replace"), source=str(path))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:  # as `scenarios check` says it, rather than load mojibake
+        raise ScenarioError(str(path), "(file)", f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ScenarioError(str(path), "(file)", f"cannot read ({exc.strerror})") from None
+    return parse_scenario(text, source=str(path))
 
 
 def load_all() -> list[Scenario]:

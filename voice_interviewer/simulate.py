@@ -437,7 +437,7 @@ def practice_text(args: Any, stdin: TextIO | None = None, out: TextIO | None = N
     writer = SessionWriter.create(folder, meta)
     try:
         rehearsal = _TypedRehearsal(scenario, seed, writer.events,
-                                    make_cli_voice(args, scenario, writer.events, settings), out)
+                                    make_cli_voice(args, scenario, writer.events, settings), out, mode=args.mode)
         rehearsal.run(stdin, max_s=float(args.max_minutes) * 60.0)
         writer.write_meta(t0_s=round(rehearsal.director.t0_s or 0.0, 3),
                           duration_s=round(rehearsal.clock.now_s(), 3), end_reason=rehearsal.end_reason,
@@ -459,8 +459,10 @@ def practice_text(args: Any, stdin: TextIO | None = None, out: TextIO | None = N
 class _TypedRehearsal:
     """The director on the wall clock, fed typed turns, with a ticker for its timers."""
 
-    def __init__(self, scenario: Scenario, seed: int, log: EventLog, voice: Any, out: TextIO):
+    def __init__(self, scenario: Scenario, seed: int, log: EventLog, voice: Any, out: TextIO,
+                 mode: str = "coached"):
         self.scenario = scenario
+        self.mode = mode  # exam: no in-time/late verdict on screen; the summary at the end is the feedback
         self.clock = SessionClock()
         self.director = Director(scenario, seed=seed, log=log)
         self.out = out
@@ -477,6 +479,8 @@ class _TypedRehearsal:
             return  # the candidate's own line is already on screen
         if entry["type"] == "line":
             self.interviewer_lines.append(entry)
+        if self.mode == "exam" and entry.get("kind") == ev.MITIGATION:
+            entry = {**entry, "first": False}  # the note without its verdict, as the live exam screen shows it
         line = format_entry(entry, self.director.t0_s or 0.0, _mark_s(self.scenario))
         if line:
             print(line, file=self.out, flush=True)

@@ -986,5 +986,5 @@ def print_summary(result: SessionResult) -> None:
         print(summary_text(report))
         print(f"session {result.end_reason} after {result.duration_s:.0f} s; saved in {result.folder}")
         return
-    print(f"session {result.end_reason} after {result.duration_s:.0f} s: no report (nothing said?); "
+    print(f"session {result.end_reason} after {result.duration_s:.0f} s: no report written; "
           f"saved in {result.folder}")

@@ -21,7 +21,6 @@ from __future__ import annotations
 import atexit
 import hashlib
 import logging
-import re
 import threading
 import time
 import weakref
