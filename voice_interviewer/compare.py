@@ -17,17 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from voice_interviewer.errors import UserError
+from voice_interviewer.rubric import DIMENSIONS
 
 logger = logging.getLogger(__name__)
 
 REPORT_JSON = "report.json"
-RUBRIC_KEYS = (
-    "bias_to_action",
-    "signal_usage",
-    "diagnostic_precision",
-    "reversible_mitigation",
-    "blameless_postmortem",
-)
+RUBRIC_KEYS = DIMENSIONS  # the five rubric dimensions, in report order
 CLOCKS = {
     "mitigation": "first concrete mitigation",
     "blast_radius": "first blast-radius question",

@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator
 
 from voice_interviewer.errors import UserError
 from voice_interviewer.paths import data_home, open_private, private_dir
+from voice_interviewer.rubric import DIMENSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +40,7 @@ CHART_NAME = "history.png"
 BUSY_TIMEOUT_MS = 5000
 HASH_CHUNK_BYTES = 1 << 20
 WAV_HEADER_BYTES = 44  # session.IncrementalWav's header: a candidate.wav this size holds no audio
-RUBRIC_KEYS = (
-    "bias_to_action",
-    "signal_usage",
-    "diagnostic_precision",
-    "reversible_mitigation",
-    "blameless_postmortem",
-)
+RUBRIC_KEYS = DIMENSIONS  # the five rubric dimensions, in report order
 RUBRIC_SHORT = {
     "bias_to_action": "act",
     "signal_usage": "sig",

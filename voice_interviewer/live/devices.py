@@ -649,13 +649,8 @@ class SoundDeviceInput:
 
     def stop(self) -> None:
         self._stopping = True
-        if self._stream is not None:
-            try:
-                self._stream.abort()
-                self._stream.close()
-            except Exception as exc:  # closing a dead device must not hide the real error
-                logger.debug("closing input: %s", exc)
-            self._stream = None
+        _close_stream(self._stream, "input")
+        self._stream = None
 
 
 class SoundDeviceOutput(_OutputBase):
@@ -724,13 +719,8 @@ class SoundDeviceOutput(_OutputBase):
 
     def stop(self) -> None:
         self._stopping = True
-        if self._stream is not None:
-            try:
-                self._stream.abort()
-                self._stream.close()
-            except Exception as exc:  # closing a dead device must not hide the real error
-                logger.debug("closing output: %s", exc)
-            self._stream = None
+        _close_stream(self._stream, "output")
+        self._stream = None
 
 
 # -- files and null ---------------------------------------------------------------
@@ -1108,3 +1098,14 @@ def main(args) -> int:
                   f"{d['hostapi_name']})")
     print("* = default; pass the index or part of the name to practice --input/--output")
     return 0
+
+
+def _close_stream(stream, what: str) -> None:
+    """Abort and close a PortAudio stream; closing a dead device must not hide the real error."""
+    if stream is None:
+        return
+    try:
+        stream.abort()
+        stream.close()
+    except Exception as exc:
+        logger.debug("closing %s: %s", what, exc)
