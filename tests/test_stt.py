@@ -259,7 +259,7 @@ def test_cli_silence_only_is_no_speech_found(tmp_path):
 
 def test_cli_unknown_scenario_is_one_line(tmp_path):
     result = run_cli(REAL_SPEECH_DIR / "LJ001-0002.wav", "--scenario", "no-such-scenario")
-    assert result.returncode == 1
+    assert result.returncode == 2  # an unknown scenario is a usage error, like an invalid scenario file
     assert "Traceback" not in result.stderr and "unknown scenario" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
