@@ -137,7 +137,11 @@ def test_practice_through_pulseaudio(pulse_server, tmp_path):
     assert "Traceback" not in stderr
     events = s.events()
     speakers = resample(read_raw(recording), PULSE_RATE, SR)
-    offset_s = session_t0_wall - recorder_started  # session time 0 in the recording
+    # Session time 0 in the recording: the wall-clock guess, refined by aligning
+    # what the loop says it played (interviewer.wav, on the session clock) with
+    # what the speakers' monitor recorded; PulseAudio's output latency under
+    # load (up to ~1 s here) would otherwise shift every window below.
+    offset_s = aligned_offset_s(s.folder / "interviewer.wav", speakers, session_t0_wall - recorder_started)
 
     def played(start_s, end_s):
         return speakers[max(0, int((start_s + offset_s) * SR)):max(0, int((end_s + offset_s) * SR))]
@@ -154,7 +158,13 @@ def test_practice_through_pulseaudio(pulse_server, tmp_path):
 
     # Barge-in: the answer stopped; what was heard is a strict prefix of the line.
     assert cut["text"].startswith(cut["heard_text"]) and 0 < len(cut["heard_text"]) < len(cut["text"])
-    after_cut = played(cut["t_s"] + 0.3, cut["t_s"] + 1.0)
+    # Quiet from just after the cut until the interviewer's next line starts
+    # (its reply to the barge-in may begin within the second).
+    next_line_s = min((e["t_s"] for e in events if e["kind"] == "interviewer_started" and e["t_s"] > cut["t_s"]),
+                      default=cut["t_s"] + 1.0)
+    quiet_until_s = min(cut["t_s"] + 1.0, next_line_s - 0.1)
+    assert quiet_until_s - cut["t_s"] >= 0.4, (cut, next_line_s)
+    after_cut = played(cut["t_s"] + 0.3, quiet_until_s)
     assert np.sqrt(np.mean(after_cut ** 2)) < 1e-3, "the speakers went quiet after the barge-in"
 
     line = next(e for e in events if e["kind"] == "interviewer_started" and e.get("intent") == "complication")
@@ -175,3 +185,20 @@ def test_no_such_input_device_is_one_line(pulse_server, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no-such-mic-xyz" in lines[0], proc.stderr
     assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())
+
+
+def aligned_offset_s(interviewer_wav, speakers_16k, guess_s: float, search_s: float = 2.0) -> float:
+    """Where session time 0 falls in the speakers recording, by cross-correlation near ``guess_s``."""
+    from scipy.signal import correlate
+
+    from voice_interviewer.session import read_wav_tolerant
+
+    played, rate = read_wav_tolerant(interviewer_wav)
+    assert rate == SR
+    played = played[: 40 * SR]  # the briefing and the first answer carry plenty of structure
+    lo = max(0, int((guess_s - search_s) * SR))
+    window = speakers_16k[lo: lo + played.size + int(2 * search_s * SR)]
+    if window.size < played.size or not np.any(played):
+        return guess_s
+    scores = correlate(window, played, mode="valid", method="fft")
+    return (lo + int(np.argmax(scores))) / SR
