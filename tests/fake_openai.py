@@ -91,8 +91,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, data: bytes, mode: str) -> None:
         if mode == "cut":
             data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
-        self.wfile.write(data)
-        self.wfile.flush()
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up mid-stream (a first-token timeout, a closed generator): expected
 
     def _completion(self) -> None:
         body = json.dumps({
