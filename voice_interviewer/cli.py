@@ -32,7 +32,7 @@ examples:
   voice-interviewer history
 
 environment:
-  OPENAI_API_KEY, OPENAI_BASE_URL   used only with --voice openai
+  OPENAI_API_KEY, OPENAI_BASE_URL   used only with --voice openai or --llm-judge
   VOICE_INTERVIEWER_HOME            where sessions and history live
                                     (default: ~/.local/share/voice-interviewer)
 """
