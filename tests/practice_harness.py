@@ -23,6 +23,22 @@ from voice_interviewer.live import practice  # noqa: E402
 
 QUESTION = "Which endpoints are failing, and in which regions?"
 MITIGATION = "Okay. I will roll back the auth service to the previous version now."
+# A candidate thinking aloud with no action: long enough for the monologue cut-in.
+MONOLOGUE_SENTENCES = (
+    "So I am looking at the dashboards and the error rate is about twelve percent",
+    "and it started around a quarter to two in the morning which is interesting",
+    "and I want to understand whether the latency is also up on the auth service",
+    "because if the auth service is slow then the API would time out on its calls",
+    "and I would also look at the logs for the failing requests to see the errors",
+    "and I would look at the database metrics as well to see the connection counts",
+    "and then I would compare the regions to see if one of them is worse than the other",
+    "and I would check the traffic levels to see whether this is just a load problem",
+    "and I would keep digging into the graphs until I understand what is going on here",
+    "and after that I would read through the recent changes to the configuration files",
+    "and I would want to know if anything changed in the load balancer settings recently",
+    "and I would ask whether the certificates are all still valid in both of the regions",
+    "and I would also check the status of the message queues and the background workers",
+)
 
 
 @functools.lru_cache(maxsize=1)

@@ -105,12 +105,7 @@ class PulseServer:
 
     @staticmethod
     def stop_recording(proc: subprocess.Popen) -> None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _end(proc)
 
     def leak_speakers_into_mic(self, gain_db: float, latency_ms: int) -> str:
         """Laptop echo: a module-loopback from speakers.monitor into mic_feed at ``gain_db``.
@@ -196,12 +191,17 @@ def _anchor_latency(server: PulseServer) -> None:
 
 def _stop(server: PulseServer) -> None:
     for proc in [*server.anchors, server.process]:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 5 s: no helper process outlives its test."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from practice_harness import MONOLOGUE_SENTENCES
 from pulse import PULSE_RATE, pulse_server, read_raw  # noqa: F401  (pulse_server is a fixture)
 from speech_scenes import espeak_clip
 from voice_interviewer.live.devices import resample
@@ -30,20 +31,7 @@ from voice_interviewer.replay import replay_path
 
 pytestmark = [pytest.mark.pulse, pytest.mark.slow]
 SR = 16_000
-MONOLOGUE = " ".join([
-    "So I am looking at the dashboards and the error rate is about twelve percent",
-    "and it started around a quarter to two in the morning which is interesting",
-    "and I want to understand whether the latency is also up on the auth service",
-    "because if the auth service is slow then the API would time out on its calls",
-    "and I would also look at the logs for the failing requests to see the errors",
-    "and I would look at the database metrics as well to see the connection counts",
-    "and then I would compare the regions to see if one of them is worse than the other",
-    "and I would check the traffic levels to see whether this is just a load problem",
-    "and I would keep digging into the graphs until I understand what is going on here",
-    "and after that I would read through the recent changes to the configuration files",
-    "and I would want to know if anything changed in the load balancer settings recently",
-    "and I would ask whether the certificates are all still valid in both of the regions",
-])
+MONOLOGUE = " ".join(MONOLOGUE_SENTENCES[:12])
 
 
 class Session:
